@@ -1,0 +1,45 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+using Service.Contracts;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Service.Api.Infrastructure;
+
+public static class ApiDocumentation
+{
+    public static IServiceCollection AddApiDocumentation(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Multilingual probing and empathetic chat service",
+                Version = "v1",
+                Description = "Fill-mask factual-knowledge probes on multilingual masked LMs (with LRP2 projection) and chat completions.",
+            });
+            var xml = Path.Combine(AppContext.BaseDirectory, $"{Assembly.GetExecutingAssembly().GetName().Name}.xml");
+            if (File.Exists(xml)) options.IncludeXmlComments(xml);
+            options.SchemaFilter<RequestExamples>();
+        });
+        return services;
+    }
+
+    public static void UseApiDocumentation(this WebApplication app)
+    {
+        app.UseSwagger();
+        app.UseSwaggerUI(options => options.DocumentTitle = "Service API");
+    }
+
+    /// <summary>An example per request body, so "Try it out" in Swagger UI works as is.</summary>
+    sealed class RequestExamples : ISchemaFilter
+    {
+        public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
+        {
+            if (schema is not OpenApiSchema concrete) return;
+            if (context.Type == typeof(FillMaskRequest))
+                concrete.Examples = [JsonNode.Parse("""{"text": "Paris is the capital of [MASK].", "top_k": 5, "language": "en"}""")!];
+        }
+    }
+}

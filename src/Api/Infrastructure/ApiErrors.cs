@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Service.Inference.Hosting;
+
+namespace Service.Api.Infrastructure;
+
+/// <summary>
+/// The one place where failures become HTTP: error kinds to status codes, problem details
+/// (RFC 9457) with a `detail` that says what to fix. Nothing here echoes request text.
+/// </summary>
+public static class ApiErrors
+{
+    public static int StatusCode(InferenceErrorKind kind) => kind switch
+    {
+        InferenceErrorKind.Validation => StatusCodes.Status400BadRequest,
+        InferenceErrorKind.NotFound => StatusCodes.Status404NotFound,
+        InferenceErrorKind.Overloaded => StatusCodes.Status429TooManyRequests,
+        InferenceErrorKind.NotReady => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    static string Title(int status) => status switch
+    {
+        400 => "The request is invalid",
+        404 => "Not found",
+        413 => "The request body is too large",
+        415 => "Unsupported media type",
+        429 => "Too many requests",
+        503 => "The service is not ready",
+        _ => "The request failed",
+    };
+
+    /// <summary>Seconds a client should wait after a 429 or 503.</summary>
+    public const int RetryAfterSeconds = 1;
+
+    public static ProblemHttpResult Problem(HttpContext context, InferenceException error)
+    {
+        int status = StatusCode(error.Kind);
+        if (status is 429 or 503) context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
+        var extensions = error.Parameter is null ? null : new Dictionary<string, object?> { ["param"] = error.Parameter };
+        return TypedResults.Problem(error.Message, statusCode: status, title: Title(status), extensions: extensions);
+    }
+
+    public static IServiceCollection AddApiErrors(this IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        // Unreadable bodies throw (instead of a bare 400) so that ExceptionToProblem explains them.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddExceptionHandler<ExceptionToProblem>();
+        return services;
+    }
+
+    public static void UseApiErrors(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(); // bodies for 404/405/415 the framework answers itself
+    }
+
+    /// <summary>Failures thrown outside handlers: unreadable JSON, wrong content type, oversize body, bugs.</summary>
+    sealed class ExceptionToProblem(IProblemDetailsService problems, ILogger<ExceptionToProblem> log) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+        {
+            (int status, string detail) = exception switch
+            {
+                InferenceException e => (StatusCode(e.Kind), e.Message),
+                BadHttpRequestException e => (e.StatusCode, BadRequestDetail(e)),
+                _ => (500, "The service failed while handling the request; the error is logged with the request id."),
+            };
+            if (status >= 500) log.LogError(exception, "Unhandled failure on {Path}", context.Request.Path);
+            if (status is 429 or 503) context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
+            context.Response.StatusCode = status;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                Exception = exception,
+                ProblemDetails = { Status = status, Title = Title(status), Detail = detail },
+            });
+        }
+
+        // The JSON reader's message names the field and the position ("Path: $.top_k | LineNumber: 0 ..."),
+        // which is what a caller needs to fix the body; it never contains the body's text values.
+        static string BadRequestDetail(BadHttpRequestException e) => e.InnerException switch
+        {
+            JsonException json => $"The request body is not valid JSON for this route: {json.Message}",
+            _ when e.StatusCode == 413 => "The request body is too large.",
+            _ => e.Message,
+        };
+    }
+}

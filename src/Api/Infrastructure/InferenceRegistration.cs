@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+using Service.Inference.FillMask;
+using Service.Inference.Hosting;
+using Service.Inference.Runtime;
+
+namespace Service.Api.Infrastructure;
+
+public static class InferenceRegistration
+{
+    /// <summary>Binds Models, Inference, FillMask and Host options and registers the model host.</summary>
+    public static IServiceCollection AddInference(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ModelsOptions>().BindConfiguration("Models");
+        services.AddOptions<InferenceOptions>().BindConfiguration("Inference");
+        services.AddOptions<FillMaskOptions>().BindConfiguration("FillMask");
+        services.AddOptions<ModelHostOptions>().BindConfiguration("Host");
+        services.AddSingleton(sp =>
+        {
+            var models = sp.GetRequiredService<IOptions<ModelsOptions>>().Value;
+            var inference = sp.GetRequiredService<IOptions<InferenceOptions>>().Value;
+            var fillMask = sp.GetRequiredService<IOptions<FillMaskOptions>>().Value;
+            var loadLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Service.Inference.ModelLoading");
+            return new ModelHost(
+                () => ModelLoading.Load(models, inference, fillMask, loadLog),
+                sp.GetRequiredService<IOptions<ModelHostOptions>>().Value,
+                sp.GetRequiredService<ILogger<ModelHost>>());
+        });
+        services.AddHostedService<ModelHostLifetime>();
+        return services;
+    }
+}
+
+/// <summary>Starts loading at start-up (without blocking it) and drains the queue at shutdown.</summary>
+sealed class ModelHostLifetime(ModelHost host) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        host.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => host.StopAsync().WaitAsync(cancellationToken);
+}

@@ -1,0 +1,46 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+
+namespace Service.Contracts;
+
+[Description("A fill-mask query: text with [MASK] where a token is to be predicted.")]
+public sealed record FillMaskRequest
+{
+    [JsonPropertyName("text"), Required]
+    [Description("Text with one or more [MASK] markers. [MASK] means the model's mask token for every model (XLM-R's own <mask> works too).")]
+    public string? Text { get; init; }
+
+    [JsonPropertyName("top_k"), Range(1, 100)]
+    [Description("How many predictions to return per mask, best first (1..100, default 5).")]
+    public int? TopK { get; init; }
+
+    [JsonPropertyName("targets")]
+    [Description("Optional candidate words: only these are scored (each must be a single token of the model's vocabulary).")]
+    public IReadOnlyList<string>? Targets { get; init; }
+
+    [JsonPropertyName("language")]
+    [Description("Language of the text as an ISO 639-1 code (default \"en\"); used by LRP2 projection.")]
+    public string? Language { get; init; }
+}
+
+[Description("Predictions for every mask of the query, in order.")]
+public sealed record FillMaskResponse(
+    [property: JsonPropertyName("model"), Description("The model that answered; demo models are named demo-*.")] string Model,
+    [property: JsonPropertyName("masks"), Description("One entry per [MASK], in the order they appear.")] IReadOnlyList<MaskResult> Masks,
+    [property: JsonPropertyName("usage"), Description("Token counts of the request.")] FillMaskUsage Usage);
+
+[Description("The predictions for one mask.")]
+public sealed record MaskResult(
+    [property: JsonPropertyName("position"), Description("Index of the mask in the token sequence, special tokens included ([CLS] is 0).")] int Position,
+    [property: JsonPropertyName("predictions"), Description("Best predictions first.")] IReadOnlyList<FillMaskPrediction> Predictions);
+
+[Description("One predicted token, with the meanings of Hugging Face's fill-mask pipeline.")]
+public sealed record FillMaskPrediction(
+    [property: JsonPropertyName("score"), Description("Softmax probability of the token over the whole vocabulary at this position.")] double Score,
+    [property: JsonPropertyName("token"), Description("Token id.")] int Token,
+    [property: JsonPropertyName("token_str"), Description("The token as text (WordPiece continuations keep their ## prefix).")] string TokenStr,
+    [property: JsonPropertyName("sequence"), Description("The input text with this token in place of the mask.")] string Sequence);
+
+public sealed record FillMaskUsage(
+    [property: JsonPropertyName("prompt_tokens"), Description("Tokens in the input, special tokens included.")] int PromptTokens);

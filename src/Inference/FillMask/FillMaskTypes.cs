@@ -1,0 +1,20 @@
+namespace Service.Inference.FillMask;
+
+/// <summary>A fill-mask query: text with `[MASK]` markers, how many predictions, optional candidate targets.</summary>
+public sealed record FillMaskQuery(string Text, int TopK = 5, IReadOnlyList<string>? Targets = null, string Language = "en");
+
+/// <summary>As Hugging Face's fill-mask pipeline: probability, token id, decoded token, filled-in text.</summary>
+public sealed record TokenPrediction(double Score, int Token, string TokenStr, string Sequence);
+
+/// <summary>Predictions for one mask; Position counts special tokens (0 is [CLS] / &lt;s&gt;).</summary>
+public sealed record MaskPredictions(int Position, IReadOnlyList<TokenPrediction> Predictions);
+
+public sealed record FillMaskResult(IReadOnlyList<MaskPredictions> Masks, int PromptTokens);
+
+/// <summary>Limits a fill-mask request must respect (`FillMask:*` configuration).</summary>
+public sealed class FillMaskOptions
+{
+    public int MaxMasks { get; set; } = 5;
+    public int MaxTopK { get; set; } = 100;
+    public int MaxTargets { get; set; } = 100;
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Service.Inference.Hosting;
+
+public enum HostState { Starting, Ready, Failed, Stopped }
+
+/// <summary>
+/// The one owner of the models and the device. A dedicated thread loads the models, then runs
+/// jobs from a bounded queue one at a time; callers await the job's result. TorchSharp's dispose
+/// scopes are thread-static, so every job's tensors live and die on this thread, inside the job.
+/// </summary>
+public sealed class ModelHost : IDisposable
+{
+    readonly Func<LoadedModels> _load;
+    readonly ILogger _log;
+    readonly Channel<IJob> _queue;
+    readonly Thread _thread;
+    readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    LoadedModels? _models;
+
+    volatile HostState _state = HostState.Starting;
+    volatile string _statusDetail = "loading models";
+
+    public HostState State => _state;
+    /// <summary>Why the host is not ready (still loading, or the load error).</summary>
+    public string StatusDetail => _statusDetail;
+    /// <summary>When loading finished.</summary>
+    public DateTimeOffset ReadySince { get; private set; }
+    /// <summary>Set once loading finished; valid only when <see cref="State"/> is Ready.</summary>
+    public LoadedModels Models => _models ?? throw NotReady();
+    /// <summary>Completes when loading has finished, successfully or not (see <see cref="State"/>).</summary>
+    public Task Loaded => _loaded.Task;
+    public int QueueLength => _queue.Reader.CanCount ? _queue.Reader.Count : 0;
+
+    public ModelHost(Func<LoadedModels> load, ModelHostOptions options, ILogger<ModelHost> log)
+    {
+        _load = load;
+        _log = log;
+        _queue = Channel.CreateBounded<IJob>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: we answer 429, never wait
+        });
+        _thread = new Thread(Run) { Name = "model-host", IsBackground = true };
+    }
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Runs work on the model thread. Throws Overloaded when the queue is full, NotReady before the load.</summary>
+    public Task<T> RunAsync<T>(Func<LoadedModels, T> work, CancellationToken cancellation = default)
+    {
+        if (State != HostState.Ready) throw NotReady();
+        var job = new Job<T>(work, cancellation);
+        if (!_queue.Writer.TryWrite(job))
+            throw new InferenceException(InferenceErrorKind.Overloaded, $"The model queue is full ({_queue.Reader.Count} waiting); retry shortly.");
+        return job.Result;
+    }
+
+    /// <summary>Stops taking work, finishes what is queued, then frees the models.</summary>
+    public Task StopAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (!_thread.IsAlive) _stopped.TrySetResult();
+        return _stopped.Task;
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        if (_thread.IsAlive && Thread.CurrentThread != _thread) _thread.Join();
+    }
+
+    InferenceException NotReady() => new(InferenceErrorKind.NotReady,
+        State == HostState.Failed ? $"The model failed to load: {StatusDetail}" : $"The service is not ready: {StatusDetail}.");
+
+    void Run()
+    {
+        bool loaded = TryLoad();
+        _loaded.TrySetResult();
+        if (!loaded)
+        {
+            _stopped.TrySetResult(); // stays Failed, with the load error as the readiness detail
+            return;
+        }
+        try
+        {
+            foreach (var job in _queue.Reader.ReadAllAsync().ToBlockingEnumerable())
+                job.Execute(_models!);
+        }
+        finally
+        {
+            _statusDetail = "stopped";
+            _state = HostState.Stopped;
+            _models?.Dispose();
+            _stopped.TrySetResult();
+        }
+    }
+
+    bool TryLoad()
+    {
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            _models = _load();
+            ReadySince = DateTimeOffset.UtcNow;
+            _statusDetail = "ready";
+            _state = HostState.Ready;
+            _log.LogInformation("Models loaded in {ElapsedMs} ms", clock.ElapsedMilliseconds);
+            return true;
+        }
+        catch (Exception e)
+        {
+            _statusDetail = e.Message;
+            _state = HostState.Failed;
+            _log.LogError(e, "Loading the models failed");
+            _queue.Writer.TryComplete();
+            return false;
+        }
+    }
+
+    interface IJob
+    {
+        void Execute(LoadedModels models);
+    }
+
+    sealed class Job<T>(Func<LoadedModels, T> work, CancellationToken cancellation) : IJob
+    {
+        readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task<T> Result => _result.Task;
+
+        public void Execute(LoadedModels models)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                _result.TrySetCanceled(cancellation); // the caller left while queued: skip the work
+                return;
+            }
+            try
+            {
+                _result.TrySetResult(work(models));
+            }
+            catch (Exception e)
+            {
+                _result.TrySetException(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+namespace Service.Inference.Hosting;
+
+/// <summary>`Models:*` configuration.</summary>
+public sealed class ModelsOptions
+{
+    public ModelSlotOptions FillMask { get; set; } = new();
+}
+
+public sealed class ModelSlotOptions
+{
+    /// <summary>Hugging Face checkpoint directory; empty serves the embedded demo model.</summary>
+    public string? Path { get; set; }
+}
+
+/// <summary>`Host:*` configuration: admission control of the model's queue.</summary>
+public sealed class ModelHostOptions
+{
+    /// <summary>Requests that may wait for the model; beyond this the service answers 429.</summary>
+    public int QueueCapacity { get; set; } = 64;
+}

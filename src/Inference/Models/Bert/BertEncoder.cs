@@ -1,0 +1,178 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Service.Inference.Models.Bert;
+
+// Module and field names equal Hugging Face's BertModel key names, so the state dict is the checkpoint's.
+
+public sealed class BertEmbeddings : nn.Module
+{
+    readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
+    [ComponentName(Name = "LayerNorm")] readonly LayerNorm layerNorm;
+    readonly bool _robertaPositions;
+    readonly long _padId;
+
+    public BertEmbeddings(BertConfig c, Device device, ScalarType dtype) : base(nameof(BertEmbeddings))
+    {
+        word_embeddings = nn.Embedding(c.VocabSize, c.HiddenSize, device: device, dtype: dtype);
+        position_embeddings = nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize, device: device, dtype: dtype);
+        token_type_embeddings = nn.Embedding(c.TypeVocabSize, c.HiddenSize, device: device, dtype: dtype);
+        layerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, device: device, dtype: dtype);
+        _robertaPositions = c.IsRoberta;
+        _padId = c.PadTokenId;
+        RegisterComponents();
+    }
+
+    public Tensor WordEmbeddings => word_embeddings.weight!;
+
+    public Tensor forward(Tensor inputIds) // [B, T] -> [B, T, H]
+    {
+        var positions = _robertaPositions
+            // RoBERTa: real tokens count from padding_idx + 1, padding keeps position padding_idx.
+            ? inputIds.ne(_padId).to(ScalarType.Int64).cumsum(1).mul(inputIds.ne(_padId)).add(_padId)
+            : torch.arange(inputIds.shape[1], device: inputIds.device).unsqueeze(0);
+        var tokenTypes = torch.zeros_like(inputIds);
+        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positions) + token_type_embeddings.forward(tokenTypes);
+        return layerNorm.forward(x);
+    }
+}
+
+public sealed class BertSelfAttention : nn.Module
+{
+    readonly Linear query, key, value;
+    readonly int _heads;
+
+    public BertSelfAttention(BertConfig c, Device device, ScalarType dtype) : base(nameof(BertSelfAttention))
+    {
+        query = nn.Linear(c.HiddenSize, c.HiddenSize, device: device, dtype: dtype);
+        key = nn.Linear(c.HiddenSize, c.HiddenSize, device: device, dtype: dtype);
+        value = nn.Linear(c.HiddenSize, c.HiddenSize, device: device, dtype: dtype);
+        _heads = c.NumAttentionHeads;
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x, Tensor keyMask) // x [B, T, H], keyMask [B, 1, 1, T] bool (true = attend)
+    {
+        long b = x.shape[0], t = x.shape[1], h = x.shape[2];
+        Tensor Heads(Tensor y) => y.view(b, t, _heads, h / _heads).transpose(1, 2); // [B, nh, T, hs]
+        var context = F.scaled_dot_product_attention(Heads(query.forward(x)), Heads(key.forward(x)), Heads(value.forward(x)), keyMask);
+        return context.transpose(1, 2).reshape(b, t, h);
+    }
+}
+
+/// <summary>dense + dropout + LayerNorm(x + residual): both `attention.output` and `output` in HF.</summary>
+public sealed class BertResidualOutput : nn.Module
+{
+    readonly Linear dense;
+    [ComponentName(Name = "LayerNorm")] readonly LayerNorm layerNorm;
+
+    public BertResidualOutput(int inputSize, BertConfig c, Device device, ScalarType dtype) : base(nameof(BertResidualOutput))
+    {
+        dense = nn.Linear(inputSize, c.HiddenSize, device: device, dtype: dtype);
+        layerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x, Tensor residual) => layerNorm.forward(dense.forward(x) + residual);
+}
+
+public sealed class BertAttention : nn.Module
+{
+    [ComponentName(Name = "self")] readonly BertSelfAttention selfAttention;
+    readonly BertResidualOutput output;
+
+    public BertAttention(BertConfig c, Device device, ScalarType dtype) : base(nameof(BertAttention))
+    {
+        selfAttention = new BertSelfAttention(c, device, dtype);
+        output = new BertResidualOutput(c.HiddenSize, c, device, dtype);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x, Tensor keyMask) => output.forward(selfAttention.forward(x, keyMask), x);
+}
+
+public sealed class BertIntermediate : nn.Module
+{
+    readonly Linear dense;
+    readonly string _act;
+
+    public BertIntermediate(BertConfig c, Device device, ScalarType dtype) : base(nameof(BertIntermediate))
+    {
+        dense = nn.Linear(c.HiddenSize, c.IntermediateSize, device: device, dtype: dtype);
+        _act = c.HiddenAct;
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x) => Activations.Apply(_act, dense.forward(x)); // [B, T, I]
+}
+
+public sealed class BertLayer : nn.Module
+{
+    readonly BertAttention attention;
+    readonly BertIntermediate intermediate;
+    readonly BertResidualOutput output;
+
+    public BertLayer(BertConfig c, Device device, ScalarType dtype) : base(nameof(BertLayer))
+    {
+        attention = new BertAttention(c, device, dtype);
+        intermediate = new BertIntermediate(c, device, dtype);
+        output = new BertResidualOutput(c.IntermediateSize, c, device, dtype);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x, Tensor keyMask)
+    {
+        var attended = attention.forward(x, keyMask);
+        return output.forward(intermediate.forward(attended), attended);
+    }
+}
+
+public sealed class BertEncoder : nn.Module
+{
+    readonly ModuleList<BertLayer> layer;
+
+    public BertEncoder(BertConfig c, Device device, ScalarType dtype) : base(nameof(BertEncoder))
+    {
+        layer = nn.ModuleList(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new BertLayer(c, device, dtype)).ToArray());
+        RegisterComponents();
+    }
+
+    public int LayerCount => layer.Count;
+
+    public Tensor forward(Tensor x, Tensor keyMask, HiddenStateIntervention? intervention)
+    {
+        for (int k = 0; k < layer.Count; k++)
+        {
+            x = layer[k].forward(x, keyMask);
+            if (intervention is not null) x = intervention(k + 1, x);
+        }
+        return x;
+    }
+}
+
+/// <summary>`bert` in BertForMaskedLM, `roberta` in XLMRobertaForMaskedLM (no pooler: fill-mask never uses it).</summary>
+public sealed class BertModel : nn.Module
+{
+    readonly BertEmbeddings embeddings;
+    readonly BertEncoder encoder;
+
+    public BertModel(BertConfig c, Device device, ScalarType dtype) : base(nameof(BertModel))
+    {
+        embeddings = new BertEmbeddings(c, device, dtype);
+        encoder = new BertEncoder(c, device, dtype);
+        RegisterComponents();
+    }
+
+    public BertEmbeddings Embeddings => embeddings;
+
+    public Tensor forward(Tensor inputIds, Tensor attentionMask, HiddenStateIntervention? intervention) // -> [B, T, H]
+    {
+        var keyMask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // [B, 1, 1, T]
+        var x = embeddings.forward(inputIds);
+        if (intervention is not null) x = intervention(0, x);
+        return encoder.forward(x, keyMask, intervention);
+    }
+}

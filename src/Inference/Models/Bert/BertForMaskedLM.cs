@@ -1,0 +1,73 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Models.Bert;
+
+/// <summary>
+/// BertForMaskedLM (`bert.*`, `cls.predictions.*`) and XLMRobertaForMaskedLM (`roberta.*`, `lm_head.*`):
+/// one encoder, two key layouts, chosen by the config.
+/// </summary>
+public sealed class BertForMaskedLM : nn.Module, IMaskedLanguageModel
+{
+    readonly BertModel _encoder;
+    readonly BertOnlyMLMHead? _bertHead;
+    readonly RobertaLMHead? _robertaHead;
+
+    public BertConfig Config { get; }
+    public Device Device { get; }
+
+    public BertForMaskedLM(BertConfig config, Device device, ScalarType dtype) : base(nameof(BertForMaskedLM))
+    {
+        Config = config;
+        Device = device;
+        _encoder = new BertModel(config, device, dtype);
+        if (config.IsRoberta)
+        {
+            _robertaHead = new RobertaLMHead(config, device, dtype);
+            register_module("roberta", _encoder);
+            register_module("lm_head", _robertaHead);
+        }
+        else
+        {
+            _bertHead = new BertOnlyMLMHead(config, device, dtype);
+            register_module("bert", _encoder);
+            register_module("cls", _bertHead);
+        }
+    }
+
+    public int LayerCount => Config.NumHiddenLayers;
+    public int HiddenSize => Config.HiddenSize;
+    public int VocabSize => Config.VocabSize;
+    public int MaxSequenceLength => Config.MaxSequenceLength;
+
+    public Tensor Encode(Tensor inputIds, Tensor attentionMask, HiddenStateIntervention? intervention = null) =>
+        _encoder.forward(inputIds, attentionMask, intervention);
+
+    public Tensor PredictTokens(Tensor hiddenRows)
+    {
+        var words = _encoder.Embeddings.WordEmbeddings;
+        return _bertHead is not null ? _bertHead.forward(hiddenRows, words) : _robertaHead!.forward(hiddenRows, words);
+    }
+
+    /// <summary>
+    /// Maps a checkpoint key onto this module's state-dict key, or null for keys the task does not
+    /// use: the pooler, the NSP head, the old `position_ids` buffer, and the decoder weight/bias
+    /// that duplicate the tied word embeddings and the head bias.
+    /// </summary>
+    public string? ModuleKey(string checkpointKey)
+    {
+        var key = LegacyLayerNormName(checkpointKey);
+        string[] ignored = Config.IsRoberta
+            ? ["roberta.pooler.", "roberta.embeddings.position_ids", "lm_head.decoder.bias"]
+            : ["bert.pooler.", "cls.seq_relationship.", "bert.embeddings.position_ids", "cls.predictions.decoder.bias"];
+        if (ignored.Any(key.StartsWith)) return null;
+        if (Config.TieWordEmbeddings && key is "cls.predictions.decoder.weight" or "lm_head.decoder.weight") return null;
+        return key;
+    }
+
+    /// <summary>Checkpoints from the TensorFlow era name LayerNorm parameters gamma and beta.</summary>
+    static string LegacyLayerNormName(string key) =>
+        key.EndsWith(".gamma", StringComparison.Ordinal) ? key[..^".gamma".Length] + ".weight"
+        : key.EndsWith(".beta", StringComparison.Ordinal) ? key[..^".beta".Length] + ".bias"
+        : key;
+}

@@ -1,0 +1,43 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Runtime;
+
+/// <summary>Device and dtype choice from configuration, checked before any model is built.</summary>
+public static class TorchRuntime
+{
+    public static Device ResolveDevice(string setting)
+    {
+        var s = (setting ?? "auto").Trim().ToLowerInvariant();
+        if (s is "" or "auto") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        if (s == "cpu") return torch.CPU;
+        if (s == "cuda" || s.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            int index = 0;
+            if (s.Length > 4 && !int.TryParse(s[5..], out index))
+                throw new ArgumentException($"Inference:Device '{setting}' is not valid; use auto, cpu, cuda or cuda:N.");
+            if (!torch.cuda.is_available())
+                throw new ArgumentException($"Inference:Device is '{setting}' but CUDA is not available (this build uses the {BackendName} backend, or no GPU is visible).");
+            if (index >= torch.cuda.device_count())
+                throw new ArgumentException($"Inference:Device is '{setting}' but only {torch.cuda.device_count()} CUDA device(s) are visible.");
+            return torch.device(DeviceType.CUDA, index);
+        }
+        throw new ArgumentException($"Inference:Device '{setting}' is not valid; use auto, cpu, cuda or cuda:N.");
+    }
+
+    public static ScalarType ResolveDType(string setting) => (setting ?? "float32").Trim().ToLowerInvariant() switch
+    {
+        "float32" or "fp32" or "f32" => ScalarType.Float32,
+        "float16" or "fp16" or "f16" or "half" => ScalarType.Float16,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        _ => throw new ArgumentException($"Inference:DType '{setting}' is not valid; use float32, float16 or bfloat16."),
+    };
+
+    public static void ConfigureThreads(int threads) =>
+        torch.set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
+
+    /// <summary>Which native backend this build carries (the TorchBackend MSBuild property).</summary>
+    public static string BackendName =>
+        typeof(TorchRuntime).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "TorchBackend")?.Value ?? "cpu";
+}

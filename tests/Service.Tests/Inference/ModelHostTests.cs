@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Service.Inference.Demo;
+using Service.Inference.FillMask;
+using Service.Inference.Hosting;
+using TorchSharp;
+
+namespace Service.Tests.Inference;
+
+public sealed class ModelHostTests
+{
+    static ModelHost StartHost(int capacity, Func<LoadedModels>? load = null)
+    {
+        var host = new ModelHost(
+            load ?? (() => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions())),
+            new ModelHostOptions { QueueCapacity = capacity },
+            NullLogger<ModelHost>.Instance);
+        host.Start();
+        return host;
+    }
+
+    [Fact]
+    public async Task Jobs_run_on_the_host_thread_and_return_managed_results()
+    {
+        using var host = StartHost(4);
+        await host.Loaded;
+        Assert.Equal(HostState.Ready, host.State);
+        var thread = await host.RunAsync(_ => Thread.CurrentThread.Name);
+        Assert.Equal("model-host", thread);
+    }
+
+    [Fact]
+    public async Task A_full_queue_is_refused_as_overloaded_and_admitted_work_completes()
+    {
+        using var host = StartHost(capacity: 2);
+        await host.Loaded;
+        using var gate = new ManualResetEventSlim();
+        using var running = new ManualResetEventSlim();
+        var blocker = host.RunAsync(_ => { running.Set(); gate.Wait(); return 0; });
+        running.Wait(); // the host thread is now busy, the queue empty
+        var queued = new[] { host.RunAsync(_ => 1), host.RunAsync(_ => 2) };
+        var refused = Assert.Throws<InferenceException>(() => { _ = host.RunAsync(_ => 3); });
+        Assert.Equal(InferenceErrorKind.Overloaded, refused.Kind);
+        gate.Set();
+        Assert.Equal(new[] { 1, 2 }, await Task.WhenAll(queued));
+        await blocker;
+    }
+
+    [Fact]
+    public async Task A_failed_load_reports_the_error_and_refuses_work()
+    {
+        using var host = StartHost(4, () => throw new InvalidOperationException("config.json is missing"));
+        await host.Loaded;
+        Assert.Equal(HostState.Failed, host.State);
+        Assert.Contains("config.json is missing", host.StatusDetail);
+        var error = Assert.Throws<InferenceException>(() => { _ = host.RunAsync(_ => 1); });
+        Assert.Equal(InferenceErrorKind.NotReady, error.Kind);
+    }
+
+    [Fact]
+    public async Task Stopping_drains_queued_work()
+    {
+        var host = StartHost(8);
+        await host.Loaded;
+        using var gate = new ManualResetEventSlim();
+        var first = host.RunAsync(_ => { gate.Wait(); return 1; });
+        var second = host.RunAsync(_ => 2);
+        var stopped = host.StopAsync();
+        Assert.False(stopped.IsCompleted);
+        gate.Set();
+        await stopped;
+        Assert.Equal(1, await first);
+        Assert.Equal(2, await second);
+        Assert.Equal(HostState.Stopped, host.State);
+    }
+
+    [Fact]
+    public async Task Work_whose_caller_left_while_queued_is_skipped()
+    {
+        using var host = StartHost(4);
+        await host.Loaded;
+        using var gate = new ManualResetEventSlim();
+        var blocker = host.RunAsync(_ => { gate.Wait(); return 0; });
+        using var cancel = new CancellationTokenSource();
+        bool ran = false;
+        var abandoned = host.RunAsync(_ => ran = true, cancel.Token);
+        cancel.Cancel();
+        gate.Set();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        await blocker;
+        Assert.False(ran);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Service.Tests.Support;
+
+/// <summary>The committed checkpoints of tests/fixtures and their PyTorch reference outputs.</summary>
+public static class Fixtures
+{
+    public static readonly string[] MaskedLms = ["bert-tiny", "bert-tiny-bf16-sharded", "xlmr-tiny"];
+
+    public static string Dir(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", name);
+
+    public static Expected Expected(string name) =>
+        JsonSerializer.Deserialize<Expected>(File.ReadAllText(Path.Combine(Dir(name), "expected.json")))!;
+
+    /// <summary>A scratch copy of a fixture that a test may damage.</summary>
+    public static string CopyToTemp(string name)
+    {
+        var target = Directory.CreateTempSubdirectory($"{name}-").FullName;
+        foreach (var file in Directory.GetFiles(Dir(name)))
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        return target;
+    }
+}
+
+public sealed record Expected(
+    [property: JsonPropertyName("cases")] IReadOnlyList<ExpectedCase> Cases,
+    [property: JsonPropertyName("padded_batch")] ExpectedBatch? PaddedBatch,
+    [property: JsonPropertyName("hidden_state_means")] double[][]? HiddenStateMeans);
+
+public sealed record ExpectedCase(
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("input_ids")] int[] InputIds,
+    [property: JsonPropertyName("mask_positions")] int[] MaskPositions,
+    [property: JsonPropertyName("probs_at_masks")] double[][] ProbsAtMasks,
+    [property: JsonPropertyName("top_ids")] int[][] TopIds);
+
+public sealed record ExpectedBatch(
+    [property: JsonPropertyName("texts")] string[] Texts,
+    [property: JsonPropertyName("probs_at_masks")] double[][][] ProbsAtMasks);
