@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
+using Service.Inference.Projection;
 using Service.Inference.Runtime;
 
 namespace Service.Api.Infrastructure;
@@ -14,18 +15,21 @@ public static class InferenceRegistration
         services.AddOptions<InferenceOptions>().BindConfiguration("Inference");
         services.AddOptions<FillMaskOptions>().BindConfiguration("FillMask");
         services.AddOptions<ModelHostOptions>().BindConfiguration("Host");
+        services.AddOptions<ProjectionOptions>().BindConfiguration("Projection");
         services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<IOptions<ModelsOptions>>().Value;
             var inference = sp.GetRequiredService<IOptions<InferenceOptions>>().Value;
             var fillMask = sp.GetRequiredService<IOptions<FillMaskOptions>>().Value;
+            var projection = sp.GetRequiredService<IOptions<ProjectionOptions>>().Value;
             var loadLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Service.Inference.ModelLoading");
             return new ModelHost(
-                () => ModelLoading.Load(models, inference, fillMask, loadLog),
+                () => ModelLoading.Load(models, inference, fillMask, projection, loadLog),
                 sp.GetRequiredService<IOptions<ModelHostOptions>>().Value,
                 sp.GetRequiredService<ILogger<ModelHost>>());
         });
         services.AddHostedService<ModelHostLifetime>();
+        services.AddHostedService<LanguageVectorWarmup>();
         return services;
     }
 }

@@ -1,18 +1,20 @@
 using Service.Inference.Hosting;
 using Service.Inference.Models;
+using Service.Inference.Projection;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Service.Inference.FillMask;
 
 /// <summary>A validated, tokenized query, ready for the model's thread.</summary>
-public sealed record PreparedFillMask(FillMaskQuery Query, int[] InputIds, int[] MaskPositions, int[]? TargetIds);
+public sealed record PreparedFillMask(FillMaskQuery Query, int[] InputIds, int[] MaskPositions, int[]? TargetIds,
+    RowProjection? Projection, ProjectionOutcome ProjectionOutcome);
 
 /// <summary>
 /// Fill-mask with Hugging Face pipeline semantics. <see cref="Prepare"/> validates and tokenizes
 /// (any thread); <see cref="Run"/> does the tensor work for a batch (the host's thread only).
 /// </summary>
-public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions options)
+public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions options, ProjectionService? projection = null)
 {
     public MaskedLmBundle Bundle => bundle;
 
@@ -31,7 +33,10 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
             throw InferenceException.Invalid($"text has {masks.Length} masks; at most {options.MaxMasks} are allowed per request.", "text");
         if (ids.Length > bundle.MaxSequenceLength)
             throw InferenceException.Invalid($"text is {ids.Length} tokens long (special tokens included); {bundle.Name} reads at most {bundle.MaxSequenceLength}. Shorten the text.", "text");
-        return new PreparedFillMask(query, ids, masks, query.Targets is null ? null : TargetIds(query.Targets));
+        var targets = query.Targets is null ? null : TargetIds(query.Targets);
+        var (row, outcome) = projection?.Plan(query.Language, query.Projection)
+            ?? (null, new ProjectionOutcome(false, query.Language, null, "LRP2 is not set up for this engine"));
+        return new PreparedFillMask(query, ids, masks, targets, row, outcome);
     }
 
     int[] TargetIds(IReadOnlyList<string> targets)
@@ -54,29 +59,17 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
     }
 
     /// <summary>One padded forward pass for the whole batch; each result equals its single-query run.</summary>
-    public IReadOnlyList<FillMaskResult> Run(IReadOnlyList<PreparedFillMask> batch, HiddenStateIntervention? intervention = null)
+    public IReadOnlyList<FillMaskResult> Run(IReadOnlyList<PreparedFillMask> batch)
     {
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
         var model = bundle.Model;
-        int width = batch.Max(q => q.InputIds.Length);
-        var ids = new long[batch.Count * width];
-        var attention = new long[batch.Count * width];
-        var rows = new List<long>();
-        for (int b = 0; b < batch.Count; b++)
-        {
-            Array.Fill(ids, bundle.Tokenizer.PadId, b * width, width);
-            for (int t = 0; t < batch[b].InputIds.Length; t++)
-            {
-                ids[b * width + t] = batch[b].InputIds[t];
-                attention[b * width + t] = 1;
-            }
-            rows.AddRange(batch[b].MaskPositions.Select(p => (long)(b * width + p)));
-        }
-        var inputIds = torch.tensor(ids, [batch.Count, width], device: model.Device);
-        var mask = torch.tensor(attention, [batch.Count, width], device: model.Device);
+        var (inputIds, mask) = Batches.Pad([.. batch.Select(q => q.InputIds)], bundle.Tokenizer.PadId, model.Device);
+        long width = inputIds.shape[1];
+        var rows = batch.SelectMany((q, b) => q.MaskPositions.Select(p => b * width + p)).ToArray();
+        var intervention = Lrp2Intervention.Create([.. batch.Select(q => q.Projection)], model.Device);
         var hidden = model.Encode(inputIds, mask, intervention);                                  // [B, T, H]
-        var maskRows = hidden.reshape(-1, model.HiddenSize).index_select(0, torch.tensor(rows.ToArray(), device: model.Device)); // [N, H]
+        var maskRows = hidden.reshape(-1, model.HiddenSize).index_select(0, torch.tensor(rows, device: model.Device)); // [N, H]
         // The head runs only at mask positions; softmax in float32 whatever the weights' dtype.
         var probabilities = model.PredictTokens(maskRows).to(ScalarType.Float32).softmax(-1);    // [N, V]
 
@@ -87,7 +80,7 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
             var masks = new List<MaskPredictions>();
             foreach (var position in query.MaskPositions)
                 masks.Add(new MaskPredictions(position, Predict(query, position, probabilities[row++])));
-            results.Add(new FillMaskResult(masks, query.InputIds.Length));
+            results.Add(new FillMaskResult(masks, query.InputIds.Length, query.ProjectionOutcome));
         }
         return results;
     }

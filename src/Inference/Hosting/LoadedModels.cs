@@ -1,13 +1,24 @@
+using Microsoft.Extensions.Logging;
 using Service.Inference.FillMask;
 using Service.Inference.Models;
+using Service.Inference.Projection;
 
 namespace Service.Inference.Hosting;
 
 /// <summary>Everything the host loaded; owned by the host's thread, handed to each job.</summary>
-public sealed class LoadedModels(MaskedLmBundle fillMask, FillMaskOptions fillMaskOptions) : IDisposable
+public sealed class LoadedModels : IDisposable
 {
-    public MaskedLmBundle FillMaskModel { get; } = fillMask;
-    public FillMaskEngine FillMask { get; } = new(fillMask, fillMaskOptions);
+    public LoadedModels(MaskedLmBundle fillMask, FillMaskOptions fillMaskOptions, ProjectionOptions projectionOptions, ILogger log)
+    {
+        FillMaskModel = fillMask;
+        Projection = new ProjectionService(fillMask, projectionOptions, log);
+        FillMask = new FillMaskEngine(fillMask, fillMaskOptions, Projection);
+    }
+
+    public MaskedLmBundle FillMaskModel { get; }
+    /// <summary>LRP2 language vectors of the fill-mask model.</summary>
+    public ProjectionService Projection { get; }
+    public FillMaskEngine FillMask { get; }
 
     public void Dispose() => FillMaskModel.Model.Dispose();
 }

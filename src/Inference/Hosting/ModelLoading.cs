@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;
 using Service.Inference.Models;
+using Service.Inference.Projection;
 using Service.Inference.Runtime;
 
 namespace Service.Inference.Hosting;
@@ -9,7 +10,7 @@ namespace Service.Inference.Hosting;
 /// <summary>Builds the host's models from configuration (runs on the host's thread).</summary>
 public static class ModelLoading
 {
-    public static LoadedModels Load(ModelsOptions models, InferenceOptions inference, FillMaskOptions fillMask, ILogger log)
+    public static LoadedModels Load(ModelsOptions models, InferenceOptions inference, FillMaskOptions fillMask, ProjectionOptions projection, ILogger log)
     {
         var device = TorchRuntime.ResolveDevice(inference.Device);
         var dtype = TorchRuntime.ResolveDType(inference.DType);
@@ -29,6 +30,6 @@ public static class ModelLoading
             log.LogInformation("Fill-mask model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
                 bundle.Name, models.FillMask.Path, bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize);
         }
-        return new LoadedModels(bundle, fillMask);
+        return new LoadedModels(bundle, fillMask, projection, log);
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
+using Service.Inference.Projection;
 using TorchSharp;
 
 namespace Service.Tests.Inference;
@@ -11,7 +12,8 @@ public sealed class ModelHostTests
     static ModelHost StartHost(int capacity, Func<LoadedModels>? load = null)
     {
         var host = new ModelHost(
-            load ?? (() => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions())),
+            load ?? (() => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
+                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance)),
             new ModelHostOptions { QueueCapacity = capacity },
             NullLogger<ModelHost>.Instance);
         host.Start();
