@@ -29,7 +29,8 @@ public static class InferenceRegistration
                 sp.GetRequiredService<ILogger<ModelHost>>());
         });
         services.AddHostedService<ModelHostLifetime>();
-        services.AddHostedService<LanguageVectorWarmup>();
+        services.AddSingleton<LanguageVectorWarmup>();
+        services.AddHostedService(sp => sp.GetRequiredService<LanguageVectorWarmup>());
         return services;
     }
 }
