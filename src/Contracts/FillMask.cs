@@ -16,7 +16,7 @@ public sealed record FillMaskRequest
     public int? TopK { get; init; }
 
     [JsonPropertyName("targets")]
-    [Description("Optional candidate words: only these are scored (each must be a single token of the model's vocabulary).")]
+    [Description("Optional candidate words: only these are ranked. When one has several tokens, all are ranked whole: the mask widens to the candidate's token count and the candidate scores the mean log-probability of its tokens (mLAMA / LRP2 evaluation); text must then have one [MASK].")]
     public IReadOnlyList<string>? Targets { get; init; }
 
     [JsonPropertyName("language")]
@@ -70,7 +70,16 @@ public sealed record FillMaskPrediction(
     [property: JsonPropertyName("score"), Description("Softmax probability of the token over the whole vocabulary at this position.")] double Score,
     [property: JsonPropertyName("token"), Description("Token id.")] int Token,
     [property: JsonPropertyName("token_str"), Description("The token as text (WordPiece continuations keep their ## prefix).")] string TokenStr,
-    [property: JsonPropertyName("sequence"), Description("The input text with this token in place of the mask.")] string Sequence);
+    [property: JsonPropertyName("sequence"), Description("The input text with this token in place of the mask.")] string Sequence)
+{
+    [JsonPropertyName("tokens"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [Description("Only for targets ranked as whole words: the candidate's token ids, filled into as many masks.")]
+    public IReadOnlyList<int>? Tokens { get; init; }
+
+    [JsonPropertyName("mean_log_probability"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [Description("Only for targets ranked as whole words: the average log-probability of the candidate's tokens; score is its exponential.")]
+    public double? MeanLogProbability { get; init; }
+}
 
 public sealed record FillMaskUsage(
     [property: JsonPropertyName("prompt_tokens"), Description("Tokens in the input, special tokens included.")] int PromptTokens);

@@ -35,7 +35,8 @@ public static class FillMaskEndpoints
             return TypedResults.Ok(new FillMaskResponse(
                 engine.Bundle.Name,
                 [.. result.Masks.Select(m => new MaskResult(m.Position,
-                    [.. m.Predictions.Select(p => new FillMaskPrediction(p.Score, p.Token, p.TokenStr, p.Sequence))]))],
+                    [.. m.Predictions.Select(p => new FillMaskPrediction(p.Score, p.Token, p.TokenStr, p.Sequence)
+                    { Tokens = p.Tokens, MeanLogProbability = p.MeanLogProbability })]))],
                 new FillMaskUsage(result.PromptTokens),
                 Echo(result.Projection)));
         }
