@@ -15,6 +15,7 @@ app.MapHealthEndpoints();
 app.MapModelsEndpoints();
 app.MapFillMaskEndpoints();
 app.MapLanguageVectorEndpoints();
+app.MapProbeEndpoints();
 app.Run();
 
 /// <summary>Entry point; public so that tests can host it with WebApplicationFactory.</summary>
