@@ -20,19 +20,15 @@ public static class ProbeRun
         var languages = facts.Select(f => f.Language).Distinct().OrderBy(l => l == LanguageCodes.English ? "" : l, StringComparer.Ordinal).ToArray();
         bool projectable(string l) => l != LanguageCodes.English && layers?.Enabled != false;
         int total = facts.Count + facts.Count(f => projectable(f.Language)), done = 0;
+        var pairs = languages.Where(projectable).ToDictionary(l => l, // fails now, not after the unprojected run, when vectors are missing
+            l => projection.Plan(l, (layers ?? new ProjectionRequest()) with { Enabled = true }).Outcome.Layers!);
 
         async Task<LanguageOutcome> Outcome(string language, bool project)
         {
-            var prepared = facts.Where(f => f.Language == language).Select(f => evaluator.Prepare(f, project, layers)).ToArray();
-            var correct = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var chunk in prepared.Chunk(FactsPerChunk))
-            {
-                cancellation.ThrowIfCancellationRequested();
-                var answers = await execute(() => evaluator.Answer(chunk));
-                correct.UnionWith(chunk.Where((_, i) => answers[i]).Select(f => f.Fact.Id));
-                progress?.Report((done += chunk.Length, total));
-            }
-            return new LanguageOutcome(language, prepared.Length, correct);
+            var inLanguage = facts.Where(f => f.Language == language).ToArray();
+            var correct = await CorrectAsync(evaluator, inLanguage, project, layers, execute,
+                answered => progress?.Report((done += answered, total)), cancellation);
+            return new LanguageOutcome(language, inLanguage.Length, correct);
         }
 
         var plain = new Dictionary<string, LanguageOutcome>();
@@ -43,14 +39,29 @@ public static class ProbeRun
         foreach (var language in languages)
         {
             LanguageScores? projected = null;
-            LayerPair? pair = null;
-            if (projectable(language))
+            var pair = pairs.GetValueOrDefault(language);
+            if (pair is not null)
             {
-                pair = projection.Plan(language, (layers ?? new ProjectionRequest()) with { Enabled = true }).Outcome.Layers;
                 projected = ProbeMetrics.Score(await Outcome(language, project: true), english);
             }
             rows.Add(new ProbeReportRow(language, ProbeMetrics.Score(plain[language], english), projected, pair));
         }
         return new ProbeReport(model, rows);
+    }
+
+    /// <summary>Ids of the facts whose gold object ranks first, scored in chunks through <c>execute</c>.</summary>
+    public static async Task<HashSet<string>> CorrectAsync(ProbeEvaluator evaluator, IReadOnlyList<ProbeFact> facts, bool project,
+        ProjectionRequest? layers, Func<Func<bool[]>, Task<bool[]>> execute, Action<int>? answered = null, CancellationToken cancellation = default)
+    {
+        var prepared = facts.Select(f => evaluator.Prepare(f, project, layers)).ToArray();
+        var correct = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in prepared.Chunk(FactsPerChunk))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var answers = await execute(() => evaluator.Answer(chunk));
+            correct.UnionWith(chunk.Where((_, i) => answers[i]).Select(f => f.Fact.Id));
+            answered?.Invoke(chunk.Length);
+        }
+        return correct;
     }
 }

@@ -76,6 +76,33 @@ public sealed class LanguageVectorStore(string directory, string modelFingerprin
             ? [.. Directory.GetFiles(ModelDirectory, "*" + Extension).Select(Path.GetFileNameWithoutExtension).OfType<string>().Order()]
             : [];
 
+    /// <summary>Best layer pairs found by a layer search on this model, if one was saved.</summary>
+    public Dictionary<string, int[]> LoadSearchedLayers()
+    {
+        var path = Path.Combine(ModelDirectory, SearchedLayersFile);
+        if (!File.Exists(path)) return [];
+        try
+        {
+            return JsonSerializer.Deserialize<Dictionary<string, int[]>>(File.ReadAllBytes(path)) ?? [];
+        }
+        catch (JsonException e)
+        {
+            log.LogError("Saved layer search {Path} is not used: {Reason}", path, e.Message);
+            return [];
+        }
+    }
+
+    public void SaveSearchedLayers(IReadOnlyDictionary<string, int[]> layers)
+    {
+        Directory.CreateDirectory(ModelDirectory);
+        var path = Path.Combine(ModelDirectory, SearchedLayersFile);
+        var temporary = path + $".{Guid.NewGuid():N}.tmp";
+        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(layers, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    const string SearchedLayersFile = "searched-layers.json";
+
     public bool Delete(string language)
     {
         var path = PathOf(language);

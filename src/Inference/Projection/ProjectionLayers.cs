@@ -1,7 +1,7 @@
 namespace Service.Inference.Projection;
 
 /// <summary>Where a layer pair came from, echoed in responses.</summary>
-public enum LayerSource { Request, Configuration, Paper, Default }
+public enum LayerSource { Request, Configuration, Search, Paper, Default }
 
 public sealed record LayerPair(int Lirp, int Lsrp, LayerSource Source);
 
@@ -49,10 +49,12 @@ public enum PaperModel { None, MultilingualBertBaseCased, Bloom560m }
 public static class LayerPairs
 {
     /// <summary>
-    /// Request, else configuration for the language, else the paper's pair when the model is the paper's,
-    /// else the configured default, else the middle third of the model. Valid pairs: 1 &lt;= i &lt; j &lt;= L.
+    /// Request, else configuration for the language, else a saved layer search of this model, else the
+    /// paper's pair when the model is the paper's, else the configured default, else the middle third
+    /// of the model. Valid pairs: 1 &lt;= i &lt; j &lt;= L.
     /// </summary>
-    public static LayerPair Resolve(string language, int? lirp, int? lsrp, int layerCount, PaperModel model, ProjectionOptions options)
+    public static LayerPair Resolve(string language, int? lirp, int? lsrp, int layerCount, PaperModel model, ProjectionOptions options,
+        IReadOnlyDictionary<string, int[]>? searched = null)
     {
         LayerPair pair;
         if (lirp is not null || lsrp is not null)
@@ -63,6 +65,8 @@ public static class LayerPairs
         }
         else if (options.Layers.TryGetValue(language, out var configured) && configured.Length == 2)
             pair = new LayerPair(configured[0], configured[1], LayerSource.Configuration);
+        else if (searched is not null && searched.TryGetValue(language, out var found) && found.Length == 2)
+            pair = new LayerPair(found[0], found[1], LayerSource.Search);
         else if (PaperLayers.For(model) is { } table && table.TryGetValue(language, out var paper))
             pair = new LayerPair(paper.Item1, paper.Item2, LayerSource.Paper);
         else if (options.DefaultLayers.Length == 2)

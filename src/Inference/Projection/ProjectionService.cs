@@ -29,7 +29,19 @@ public sealed class ProjectionService
         _options = options;
         _log = log;
         _store = new LanguageVectorStore(options.CacheDirectory, bundle.Fingerprint, log);
+        _searched = _store.LoadSearchedLayers();
         PaperModel = PaperModels.Recognize(bundle);
+    }
+
+    Dictionary<string, int[]> _searched;
+
+    /// <summary>Saves layer-search winners for this model; they become the defaults (below configuration).</summary>
+    public void SaveSearchedLayers(IReadOnlyDictionary<string, int[]> best)
+    {
+        var merged = new Dictionary<string, int[]>(_searched);
+        foreach (var (language, pair) in best) merged[language] = pair;
+        _store.SaveSearchedLayers(merged);
+        _searched = merged;
     }
 
     public PaperModel PaperModel { get; }
@@ -56,12 +68,19 @@ public sealed class ProjectionService
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var layers = LanguageVectorComputer.Compute(_bundle, sentences, progress: (done, total) =>
             _log.LogInformation("Language vectors {Language}: {Done}/{Total} sentences", language, done, total));
+        var vectors = Store(language, sentences, layers);
+        _log.LogInformation("Language vectors {Language} computed from {Sentences} sentences in {ElapsedMs} ms",
+            language, sentences.Count, clock.ElapsedMilliseconds);
+        return vectors;
+    }
+
+    /// <summary>Stores vectors computed elsewhere (the command line's progress-reporting run).</summary>
+    public LanguageVectors Store(string language, IReadOnlyList<string> sentences, float[][] layers)
+    {
         var vectors = new LanguageVectors(language, _bundle.Name, _bundle.Fingerprint, sentences.Count,
             LanguageVectors.Digest(sentences), DateTimeOffset.UtcNow, layers);
         _store.Save(vectors);
         _loaded[language] = vectors;
-        _log.LogInformation("Language vectors {Language} computed from {Sentences} sentences in {ElapsedMs} ms",
-            language, sentences.Count, clock.ElapsedMilliseconds);
         return vectors;
     }
 
@@ -73,7 +92,7 @@ public sealed class ProjectionService
             return (null, new ProjectionOutcome(false, language, null, "projection disabled by the request"));
         if (language == LanguageCodes.English)
             return (null, new ProjectionOutcome(false, language, null, "English queries are never projected"));
-        var layers = LayerPairs.Resolve(language, request?.LirpLayer, request?.LsrpLayer, _bundle.Model.LayerCount, PaperModel, _options);
+        var layers = LayerPairs.Resolve(language, request?.LirpLayer, request?.LsrpLayer, _bundle.Model.LayerCount, PaperModel, _options, _searched);
         var missing = new[] { language, LanguageCodes.English }.Where(l => Get(l) is null).ToArray();
         if (missing.Length > 0)
         {
