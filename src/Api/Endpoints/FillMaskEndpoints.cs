@@ -23,7 +23,7 @@ public static class FillMaskEndpoints
     }
 
     static async Task<Results<Ok<FillMaskResponse>, ProblemHttpResult>> FillMask(
-        FillMaskRequest request, ModelHost host, HttpContext context, CancellationToken cancellation)
+        FillMaskRequest request, ModelHost host, FillMaskBatcher batcher, HttpContext context, CancellationToken cancellation)
     {
         try
         {
@@ -31,7 +31,7 @@ public static class FillMaskEndpoints
             var engine = host.Models.FillMask;
             var projection = request.Projection is { } p ? new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer) : null;
             var prepared = engine.Prepare(new FillMaskQuery(request.Text ?? "", request.TopK ?? 5, request.Targets, language, projection));
-            var result = await host.RunAsync(models => models.FillMask.Run([prepared])[0], cancellation);
+            var result = await batcher.SubmitAsync(prepared, cancellation);
             return TypedResults.Ok(new FillMaskResponse(
                 engine.Bundle.Name,
                 [.. result.Masks.Select(m => new MaskResult(m.Position,

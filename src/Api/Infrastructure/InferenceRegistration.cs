@@ -16,6 +16,8 @@ public static class InferenceRegistration
         services.AddOptions<FillMaskOptions>().BindConfiguration("FillMask");
         services.AddOptions<ModelHostOptions>().BindConfiguration("Host");
         services.AddOptions<ProjectionOptions>().BindConfiguration("Projection");
+        services.AddOptions<FillMaskBatchingOptions>().BindConfiguration("FillMask:Batching");
+        services.AddSingleton(sp => new FillMaskBatcher(sp.GetRequiredService<ModelHost>(), sp.GetRequiredService<IOptions<FillMaskBatchingOptions>>().Value));
         services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<IOptions<ModelsOptions>>().Value;
