@@ -13,7 +13,6 @@ public sealed class LanguageVectorHttpTests : IDisposable
 {
     readonly ServiceFactory _factory = new(new Dictionary<string, string?>
     {
-        ["Projection:CacheDirectory"] = Directory.CreateTempSubdirectory("lrp2-http-").FullName,
         ["Projection:Languages:0"] = "de", // warm-up computes en and de from the bundled corpora
     });
 
