@@ -14,8 +14,9 @@ sealed class LanguageVectorWarmup(ModelHost host, IOptions<ProjectionOptions> op
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
         await host.Loaded.WaitAsync(stopping);
-        if (host.State != HostState.Ready) return;
-        var languages = new[] { LanguageCodes.English }.Concat(options.Value.Languages.Select(l => LanguageCodes.Normalize(l))).Distinct();
+        if (host.State != HostState.Ready || !options.Value.WarmUp) return;
+        var configured = options.Value.Languages.Length > 0 ? options.Value.Languages : BundledCorpora.Languages;
+        var languages = new[] { LanguageCodes.English }.Concat(configured.Select(l => LanguageCodes.Normalize(l))).Distinct();
         foreach (var language in languages)
         {
             if (host.Models.Projection.Get(language) is not null) continue;

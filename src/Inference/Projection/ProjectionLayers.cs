@@ -14,7 +14,9 @@ public sealed class ProjectionOptions
     public Dictionary<string, int[]> Layers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>The pair for languages with neither a configured nor a paper pair; empty = the middle of the model.</summary>
     public int[] DefaultLayers { get; set; } = [];
-    /// <summary>Languages whose vectors are computed at start-up from the bundled corpora when not cached (English always).</summary>
+    /// <summary>Compute missing vectors at start-up from the bundled corpora.</summary>
+    public bool WarmUp { get; set; } = true;
+    /// <summary>Languages the warm-up covers (English always); empty means every bundled corpus.</summary>
     public string[] Languages { get; set; } = [];
 }
 

@@ -13,6 +13,7 @@ public sealed class LanguageVectorHttpTests : IDisposable
 {
     readonly ServiceFactory _factory = new(new Dictionary<string, string?>
     {
+        ["Projection:WarmUp"] = "true",
         ["Projection:Languages:0"] = "de", // warm-up computes en and de from the bundled corpora
     });
 

@@ -8,7 +8,7 @@ namespace Service.Tests.Support;
 
 /// <summary>
 /// The real service in memory, with configuration overrides; waits until the models are loaded.
-/// Each instance gets its own language-vector cache directory unless the settings name one.
+/// Each instance gets its own language-vector cache directory and no start-up warm-up unless the settings say otherwise.
 /// </summary>
 public sealed class ServiceFactory(IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
 {
@@ -17,6 +17,7 @@ public sealed class ServiceFactory(IReadOnlyDictionary<string, string?>? setting
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Projection:CacheDirectory"] = Directory.CreateTempSubdirectory("service-tests-").FullName,
+                ["Projection:WarmUp"] = "false", // tests that want it turn it on
             })
             .AddInMemoryCollection(settings ?? new Dictionary<string, string?>()));
 
