@@ -22,9 +22,3 @@ public interface IMaskedLanguageModel : IHiddenStateModel
     /// <summary>Vocabulary logits [N, V] for hidden rows [N, H]: the head runs only where it is needed.</summary>
     Tensor PredictTokens(Tensor hiddenRows);
 }
-
-/// <summary>A decoder (BLOOM): next-token logits from the hidden states <see cref="IHiddenStateModel.Encode"/> returns.</summary>
-public interface ICausalLanguageModel : IHiddenStateModel
-{
-    Tensor Logits(Tensor hidden);
-}

@@ -10,7 +10,7 @@ namespace Service.Inference.Models.Bloom;
 /// and the head tied to the word embeddings. Module keys are BloomModel's (`word_embeddings.weight`,
 /// `h.N...`, `ln_f...`); checkpoints saved with the `transformer.` prefix load too.
 /// </summary>
-public sealed class BloomForCausalLM : nn.Module, ICausalLanguageModel
+public sealed class BloomForCausalLM : nn.Module, IHiddenStateModel
 {
     readonly Embedding word_embeddings;
     readonly LayerNorm word_embeddings_layernorm, ln_f;
