@@ -7,11 +7,15 @@ using static TorchSharp.torch;
 namespace Service.Inference.Models;
 
 /// <summary>A loaded masked LM with its tokenizer: what the host serves for fill-mask.</summary>
-/// <param name="Fingerprint">Identity of the weights: language vectors computed on one model are never used on another.</param>
 public sealed record MaskedLmBundle(string Name, bool IsDemo, IMaskedLanguageModel Model, IMaskedLmTokenizer Tokenizer, string Fingerprint)
+    : IProbedModel
 {
     /// <summary>Longest input in tokens, special tokens included: the stricter of model and tokenizer.</summary>
     public int MaxSequenceLength => Math.Min(Model.MaxSequenceLength, Tokenizer.ModelMaxLength ?? int.MaxValue);
+
+    IHiddenStateModel IProbedModel.Model => Model;
+    public int PadId => Tokenizer.PadId;
+    public int[] EncodeSentence(string text) => Tokenizer.Encode(text);
 }
 
 public static class MaskedLanguageModelLoader

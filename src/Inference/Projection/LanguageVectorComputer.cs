@@ -14,19 +14,19 @@ public static class LanguageVectorComputer
 {
     public const int DefaultBatchSize = 16;
 
-    public static float[][] Compute(MaskedLmBundle bundle, IReadOnlyList<string> sentences, int batchSize = DefaultBatchSize,
+    public static float[][] Compute(IProbedModel bundle, IReadOnlyList<string> sentences, int batchSize = DefaultBatchSize,
         Action<int, int>? progress = null)
     {
         if (sentences.Count == 0) throw new ArgumentException("at least one sentence is needed", nameof(sentences));
         var model = bundle.Model;
-        var encoded = sentences.Select(s => Truncate(bundle.Tokenizer.Encode(s), bundle.MaxSequenceLength)).ToArray();
+        var encoded = sentences.Select(s => Truncate(bundle.EncodeSentence(s), bundle.MaxSequenceLength)).ToArray();
         using var sums = torch.zeros([model.LayerCount + 1, model.HiddenSize], ScalarType.Float64, model.Device);
         for (int start = 0; start < encoded.Length; start += batchSize)
         {
             using var scope = torch.NewDisposeScope();
             using var mode = torch.inference_mode();
             var batch = encoded.Skip(start).Take(batchSize).ToArray();
-            var (ids, attention) = Batches.Pad(batch, bundle.Tokenizer.PadId, model.Device);
+            var (ids, attention) = Batches.Pad(batch, bundle.PadId, model.Device);
             var weights = attention.to(ScalarType.Float64).unsqueeze(-1);                     // [B, T, 1]
             var counts = weights.sum(1);                                                      // [B, 1]
             model.Encode(ids, attention, (k, h) =>

@@ -17,13 +17,13 @@ public sealed record ProjectionOutcome(bool Applied, string Language, LayerPair?
 /// </summary>
 public sealed class ProjectionService
 {
-    readonly MaskedLmBundle _bundle;
+    readonly IProbedModel _bundle;
     readonly ProjectionOptions _options;
     readonly LanguageVectorStore _store;
     readonly ILogger _log;
     readonly ConcurrentDictionary<string, LanguageVectors> _loaded = new(StringComparer.Ordinal);
 
-    public ProjectionService(MaskedLmBundle bundle, ProjectionOptions options, ILogger log)
+    public ProjectionService(IProbedModel bundle, ProjectionOptions options, ILogger log)
     {
         _bundle = bundle;
         _options = options;
@@ -108,7 +108,7 @@ public sealed class ProjectionService
 public static class PaperModels
 {
     /// <summary>bert-base-multilingual-cased and bloom-560m have unique published shapes.</summary>
-    public static PaperModel Recognize(MaskedLmBundle bundle) =>
+    public static PaperModel Recognize(IProbedModel bundle) =>
         (bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize) switch
         {
             (12, 768, 119547) => PaperModel.MultilingualBertBaseCased,
