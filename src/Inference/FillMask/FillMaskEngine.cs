@@ -68,7 +68,10 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
         return candidates;
     }
 
-    /// <summary>One padded forward pass for the whole batch; each result equals its single-query run.</summary>
+    /// <summary>
+    /// Token predictions for the batch in one padded forward pass, whole-word rankings in another;
+    /// each result equals its single-query run.
+    /// </summary>
     public IReadOnlyList<FillMaskResult> Run(IReadOnlyList<PreparedFillMask> batch)
     {
         var results = new FillMaskResult[batch.Count];
