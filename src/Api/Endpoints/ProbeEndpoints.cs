@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Service.Api.Infrastructure;
 using Service.Contracts;
@@ -26,6 +27,7 @@ public static class ProbeEndpoints
     static async Task<Results<Ok<ProbeEvaluationResponse>, ProblemHttpResult>> Evaluate(
         ProbeEvaluationRequest request, ModelHost host, HttpContext context, CancellationToken cancellation)
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             var facts = Facts(request);
@@ -34,6 +36,7 @@ public static class ProbeEndpoints
             var layers = request.Projection is { } p ? new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer) : null;
             var report = await ProbeRun.EvaluateAsync(evaluator, models.Projection, models.FillMaskModel.Name, facts,
                 work => host.RunAsync(_ => work(), cancellation), layers, cancellation: cancellation);
+            ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.Probes, started);
             return TypedResults.Ok(new ProbeEvaluationResponse(report.Model, [.. report.Languages.Select(Row)], report.ToMarkdown()));
         }
         catch (InferenceException e)
