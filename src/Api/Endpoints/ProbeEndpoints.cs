@@ -59,7 +59,7 @@ public static class ProbeEndpoints
         var result = new List<ProbeFact>(facts.Count);
         for (int i = 0; i < facts.Count; i++)
         {
-            var f = facts[i];
+            var f = facts[i] ?? throw InferenceException.Invalid($"facts[{i}] is null; each fact is an object with id, language, template, subject, object and candidates.", "facts");
             var missing = new (string Name, object? Value)[] { ("id", f.Id), ("language", f.Language), ("template", f.Template), ("subject", f.Subject), ("object", f.Object), ("candidates", f.Candidates) }
                 .FirstOrDefault(field => field.Value is null || field.Value is string { Length: 0 });
             if (missing.Name is not null)
