@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Service.Inference.Hosting;
+using Service.Tests.Support;
+
+namespace Service.Tests.Resilience;
+
+/// <summary>
+/// Admission control and draining, made deterministic by holding the model host: a job that waits on a
+/// gate occupies the host thread, so every request is either refused at once (429) or admitted and waiting.
+/// </summary>
+public sealed class OverloadTests
+{
+    static ServiceFactory SmallQueues() => new(new Dictionary<string, string?>
+    {
+        ["Host:QueueCapacity"] = "2",
+        ["FillMask:Batching:MaxWaiting"] = "3",
+        ["Security:RateLimit:TokenLimit"] = "0",
+    });
+
+    /// <summary>Occupies the host thread until the returned gate is set.</summary>
+    static async Task<(ManualResetEventSlim Gate, Task Held)> Hold(ModelHost host)
+    {
+        var gate = new ManualResetEventSlim();
+        using var running = new ManualResetEventSlim();
+        var held = host.RunAsync(_ => { running.Set(); gate.Wait(); return 0; });
+        await Task.Run(running.Wait);
+        return (gate, held);
+    }
+
+    static void WaitUntil(Func<bool> condition) =>
+        Assert.True(SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(60)), "the requests did not settle");
+
+    [Fact]
+    public async Task Many_concurrent_clients_get_only_200_or_429_and_every_admitted_request_completes()
+    {
+        using var factory = SmallQueues();
+        var client = await factory.StartedClient();
+        var host = factory.Services.GetRequiredService<ModelHost>();
+        var batcher = factory.Services.GetRequiredService<FillMaskBatcher>();
+
+        // Fill-mask: the batcher admits MaxWaiting queries behind one drain job in the host queue.
+        var (gate, held) = await Hold(host);
+        var fillMask = Enumerable.Range(0, 40)
+            .Select(i => client.PostAsJsonAsync("/v1/fill-mask", new { text = $"Query {i} is about [MASK]." }))
+            .ToList();
+        WaitUntil(() => fillMask.Count(t => t.IsCompleted) + batcher.WaitingCount == fillMask.Count);
+        Assert.Equal(3, batcher.WaitingCount);
+        await AssertRefusedWithRetryAfter(fillMask.Where(t => t.IsCompleted), expected: 37);
+        gate.Set();
+        await held;
+        Assert.Equal(3, (await Task.WhenAll(fillMask)).Count(r => r.StatusCode == HttpStatusCode.OK));
+
+        // Jobs straight on the host queue (language vectors): Host:QueueCapacity are admitted.
+        (gate, held) = await Hold(host);
+        var vectors = Enumerable.Range(0, 20)
+            .Select(_ => client.PutAsJsonAsync("/v1/language-vectors/fr", new { sentences = new[] { "Paris est la capitale de la France." } }))
+            .ToList();
+        WaitUntil(() => vectors.Count(t => t.IsCompleted) + host.QueueLength == vectors.Count);
+        Assert.Equal(2, host.QueueLength);
+        await AssertRefusedWithRetryAfter(vectors.Where(t => t.IsCompleted), expected: 18);
+        gate.Set();
+        await held;
+        Assert.Equal(2, (await Task.WhenAll(vectors)).Count(r => r.StatusCode == HttpStatusCode.OK));
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/v1/fill-mask", new { text = "Still [MASK]." })).StatusCode);
+    }
+
+    static async Task AssertRefusedWithRetryAfter(IEnumerable<Task<HttpResponseMessage>> completed, int expected)
+    {
+        var refused = await Task.WhenAll(completed);
+        Assert.Equal(expected, refused.Length);
+        Assert.All(refused, r =>
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);
+            Assert.True(r.Headers.RetryAfter?.Delta > TimeSpan.Zero, "429 without Retry-After");
+        });
+    }
+
+    [Fact]
+    public async Task Shutdown_drains_a_request_in_flight()
+    {
+        using var factory = SmallQueues();
+        var client = await factory.StartedClient();
+        var host = factory.Services.GetRequiredService<ModelHost>();
+        var batcher = factory.Services.GetRequiredService<FillMaskBatcher>();
+        var (gate, held) = await Hold(host);
+        var request = client.PostAsJsonAsync("/v1/fill-mask", new { text = "Paris is the capital of [MASK]." });
+        WaitUntil(() => batcher.WaitingCount == 1);
+
+        var stopping = factory.Services.GetRequiredService<IHost>().StopAsync();
+        Assert.False(stopping.IsCompleted); // the model host waits for its queue to drain
+        Assert.False(request.IsCompleted);
+        gate.Set();
+        await held;
+        var response = await request;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await stopping;
+        Assert.Equal(HostState.Stopped, host.State);
+    }
+}
