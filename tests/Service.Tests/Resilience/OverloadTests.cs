@@ -42,42 +42,38 @@ public sealed class OverloadTests
         var batcher = factory.Services.GetRequiredService<FillMaskBatcher>();
 
         // Fill-mask: the batcher admits MaxWaiting queries behind one drain job in the host queue.
-        var (gate, held) = await Hold(host);
-        var fillMask = Enumerable.Range(0, 40)
-            .Select(i => client.PostAsJsonAsync("/v1/fill-mask", new { text = $"Query {i} is about [MASK]." }))
-            .ToList();
-        WaitUntil(() => fillMask.Count(t => t.IsCompleted) + batcher.WaitingCount == fillMask.Count);
-        Assert.Equal(3, batcher.WaitingCount);
-        await AssertRefusedWithRetryAfter(fillMask.Where(t => t.IsCompleted), expected: 37);
-        gate.Set();
-        await held;
-        Assert.Equal(3, (await Task.WhenAll(fillMask)).Count(r => r.StatusCode == HttpStatusCode.OK));
-
+        await Flood(host, clients: 40, admitted: 3, waiting: () => batcher.WaitingCount,
+            i => client.PostAsJsonAsync("/v1/fill-mask", new { text = $"Query {i} is about [MASK]." }));
         // Jobs straight on the host queue (language vectors): Host:QueueCapacity are admitted.
-        (gate, held) = await Hold(host);
-        var vectors = Enumerable.Range(0, 20)
-            .Select(_ => client.PutAsJsonAsync("/v1/language-vectors/fr", new { sentences = new[] { "Paris est la capitale de la France." } }))
-            .ToList();
-        WaitUntil(() => vectors.Count(t => t.IsCompleted) + host.QueueLength == vectors.Count);
-        Assert.Equal(2, host.QueueLength);
-        await AssertRefusedWithRetryAfter(vectors.Where(t => t.IsCompleted), expected: 18);
-        gate.Set();
-        await held;
-        Assert.Equal(2, (await Task.WhenAll(vectors)).Count(r => r.StatusCode == HttpStatusCode.OK));
+        await Flood(host, clients: 20, admitted: 2, waiting: () => host.QueueLength,
+            _ => client.PutAsJsonAsync("/v1/language-vectors/fr", new { sentences = new[] { "Paris est la capitale de la France." } }));
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/v1/fill-mask", new { text = "Still [MASK]." })).StatusCode);
     }
 
-    static async Task AssertRefusedWithRetryAfter(IEnumerable<Task<HttpResponseMessage>> completed, int expected)
+    /// <summary>
+    /// Holds the host, sends <paramref name="clients"/> requests at once and waits until each is either
+    /// answered or counted by <paramref name="waiting"/>; the answered ones must be 429 with Retry-After.
+    /// After the release, the admitted ones must all succeed.
+    /// </summary>
+    static async Task Flood(ModelHost host, int clients, int admitted, Func<int> waiting, Func<int, Task<HttpResponseMessage>> send)
     {
-        var refused = await Task.WhenAll(completed);
-        Assert.Equal(expected, refused.Length);
+        var (gate, held) = await Hold(host);
+        var requests = Enumerable.Range(0, clients).Select(send).ToList();
+        WaitUntil(() => requests.Count(t => t.IsCompleted) + waiting() == clients);
+        Assert.Equal(admitted, waiting());
+        var refused = await Task.WhenAll(requests.Where(t => t.IsCompleted));
+        Assert.Equal(clients - admitted, refused.Length);
         Assert.All(refused, r =>
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);
             Assert.True(r.Headers.RetryAfter?.Delta > TimeSpan.Zero, "429 without Retry-After");
         });
+        gate.Set();
+        await held;
+        gate.Dispose();
+        Assert.Equal(admitted, (await Task.WhenAll(requests)).Count(r => r.StatusCode == HttpStatusCode.OK));
     }
 
     [Fact]
@@ -88,6 +84,7 @@ public sealed class OverloadTests
         var host = factory.Services.GetRequiredService<ModelHost>();
         var batcher = factory.Services.GetRequiredService<FillMaskBatcher>();
         var (gate, held) = await Hold(host);
+        using var _ = gate;
         var request = client.PostAsJsonAsync("/v1/fill-mask", new { text = "Paris is the capital of [MASK]." });
         WaitUntil(() => batcher.WaitingCount == 1);
 
