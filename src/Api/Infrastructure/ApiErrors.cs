@@ -34,6 +34,9 @@ public static class ApiErrors
         _ => "The request failed",
     };
 
+    /// <summary>nginx's status for a request the client abandoned; logged, never sent to anyone.</summary>
+    const int ClientClosedRequest = 499;
+
     /// <summary>Seconds a client should wait after a 429 or 503.</summary>
     public const int RetryAfterSeconds = 1;
 
@@ -89,6 +92,13 @@ public static class ApiErrors
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
         {
+            if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away: nobody reads a body, and it is not the service's failure.
+                log.LogInformation("Client closed the request on {Path}", context.Request.Path);
+                context.Response.StatusCode = ClientClosedRequest;
+                return true;
+            }
             (int status, string detail) = exception switch
             {
                 InferenceException e => (StatusCode(e.Kind), e.Message),
