@@ -9,10 +9,13 @@ builder.AddServiceLogging();
 builder.Services.AddInference(builder.Configuration);
 builder.Services.AddApiErrors();
 builder.Services.AddApiDocumentation();
+builder.AddServiceSecurity();
 
 var app = builder.Build();
+app.UseServiceMetrics();
+app.UseServiceRequestLogging(); // outside the error mapping, so it logs the final status
 app.UseApiErrors();
-app.UseServiceRequestLogging();
+app.UseServiceSecurity();
 app.UseApiDocumentation();
 app.MapHealthEndpoints();
 app.MapModelsEndpoints();

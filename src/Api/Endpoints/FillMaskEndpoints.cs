@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Service.Api.Infrastructure;
 using Service.Contracts;
@@ -25,6 +26,7 @@ public static class FillMaskEndpoints
     static async Task<Results<Ok<FillMaskResponse>, ProblemHttpResult>> FillMask(
         FillMaskRequest request, ModelHost host, FillMaskBatcher batcher, HttpContext context, CancellationToken cancellation)
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             var language = LanguageCodes.Normalize(request.Language);
@@ -32,6 +34,7 @@ public static class FillMaskEndpoints
             var projection = request.Projection is { } p ? new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer) : null;
             var prepared = engine.Prepare(new FillMaskQuery(request.Text ?? "", request.TopK ?? 5, request.Targets, language, projection));
             var result = await batcher.SubmitAsync(prepared, cancellation);
+            ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.FillMask, started, result.PromptTokens);
             return TypedResults.Ok(new FillMaskResponse(
                 engine.Bundle.Name,
                 [.. result.Masks.Select(m => new MaskResult(m.Position,

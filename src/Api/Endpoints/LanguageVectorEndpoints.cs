@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Service.Api.Infrastructure;
 using Service.Contracts;
@@ -43,11 +44,13 @@ public static class LanguageVectorEndpoints
     static async Task<Results<Ok<LanguageVectorsInfo>, ProblemHttpResult>> Put(
         string language, LanguageVectorsRequest request, ModelHost host, HttpContext context, CancellationToken cancellation)
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             var code = LanguageCodes.Normalize(language);
             var sentences = Sentences(request);
             var vectors = await host.RunAsync(models => models.Projection.Compute(code, sentences), cancellation);
+            ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.LanguageVectors, started);
             return TypedResults.Ok(Info(vectors));
         }
         catch (InferenceException e)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Service.Api.Infrastructure;
 using Service.Contracts;
@@ -26,6 +27,7 @@ public static class ProbeEndpoints
     static async Task<Results<Ok<ProbeEvaluationResponse>, ProblemHttpResult>> Evaluate(
         ProbeEvaluationRequest request, ModelHost host, HttpContext context, CancellationToken cancellation)
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             var facts = Facts(request);
@@ -34,6 +36,7 @@ public static class ProbeEndpoints
             var layers = request.Projection is { } p ? new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer) : null;
             var report = await ProbeRun.EvaluateAsync(evaluator, models.Projection, models.FillMaskModel.Name, facts,
                 work => host.RunAsync(_ => work(), cancellation), layers, cancellation: cancellation);
+            ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.Probes, started);
             return TypedResults.Ok(new ProbeEvaluationResponse(report.Model, [.. report.Languages.Select(Row)], report.ToMarkdown()));
         }
         catch (InferenceException e)
@@ -56,7 +59,7 @@ public static class ProbeEndpoints
         var result = new List<ProbeFact>(facts.Count);
         for (int i = 0; i < facts.Count; i++)
         {
-            var f = facts[i];
+            var f = facts[i] ?? throw InferenceException.Invalid($"facts[{i}] is null; each fact is an object with id, language, template, subject, object and candidates.", "facts");
             var missing = new (string Name, object? Value)[] { ("id", f.Id), ("language", f.Language), ("template", f.Template), ("subject", f.Subject), ("object", f.Object), ("candidates", f.Candidates) }
                 .FirstOrDefault(field => field.Value is null || field.Value is string { Length: 0 });
             if (missing.Name is not null)

@@ -17,12 +17,15 @@ public static class ApiErrors
         InferenceErrorKind.NotFound => StatusCodes.Status404NotFound,
         InferenceErrorKind.Overloaded => StatusCodes.Status429TooManyRequests,
         InferenceErrorKind.NotReady => StatusCodes.Status503ServiceUnavailable,
+        InferenceErrorKind.Unauthorized => StatusCodes.Status401Unauthorized,
+        InferenceErrorKind.RateLimited => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status500InternalServerError,
     };
 
     static string Title(int status) => status switch
     {
         400 => "The request is invalid",
+        401 => "An API key is required",
         404 => "Not found",
         413 => "The request body is too large",
         415 => "Unsupported media type",
@@ -31,24 +34,51 @@ public static class ApiErrors
         _ => "The request failed",
     };
 
+    /// <summary>nginx's status for a request the client abandoned; logged, never sent to anyone.</summary>
+    const int ClientClosedRequest = 499;
+
     /// <summary>Seconds a client should wait after a 429 or 503.</summary>
     public const int RetryAfterSeconds = 1;
+
+    /// <summary>Headers that go with a status: Retry-After on 429 and 503, WWW-Authenticate on 401.</summary>
+    static void StatusHeaders(HttpContext context, int status, Exception? error)
+    {
+        if (status is 429 or 503)
+            context.Response.Headers.RetryAfter = (error is InferenceException { RetryAfter: { } wait } ? (int)Math.Ceiling(wait.TotalSeconds) : RetryAfterSeconds).ToString();
+        if (status == 401) context.Response.Headers.WWWAuthenticate = "Bearer";
+    }
 
     public static ProblemHttpResult Problem(HttpContext context, InferenceException error)
     {
         int status = StatusCode(error.Kind);
-        if (status is 429 or 503) context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
+        StatusHeaders(context, status, error);
         var extensions = error.Parameter is null ? null : new Dictionary<string, object?> { ["param"] = error.Parameter };
         return TypedResults.Problem(error.Message, statusCode: status, title: Title(status), extensions: extensions);
     }
 
     public static IServiceCollection AddApiErrors(this IServiceCollection services)
     {
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = FrameworkDefaults);
         // Unreadable bodies throw (instead of a bare 400) so that ExceptionToProblem explains them.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<ExceptionToProblem>();
         return services;
+    }
+
+    /// <summary>Bodies the framework writes itself (status code pages, Kestrel's 413 while a handler reads) get our title and a detail too.</summary>
+    static void FrameworkDefaults(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        if (problem.Status is not { } status) return;
+        if (Title(status) is var ours && ours != Title(0)) problem.Title = ours;
+        problem.Detail ??= status switch
+        {
+            404 => "There is no such route; the routes are listed at /swagger.",
+            405 => "This route does not take this HTTP method; see /swagger.",
+            413 => "The request body is too large; send a smaller one.",
+            415 => "Send the body as JSON with 'Content-Type: application/json'.",
+            _ => problem.Title,
+        };
     }
 
     public static void UseApiErrors(this WebApplication app)
@@ -62,6 +92,13 @@ public static class ApiErrors
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
         {
+            if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away: nobody reads a body, and it is not the service's failure.
+                log.LogInformation("Client closed the request on {Path}", context.Request.Path);
+                context.Response.StatusCode = ClientClosedRequest;
+                return true;
+            }
             (int status, string detail) = exception switch
             {
                 InferenceException e => (StatusCode(e.Kind), e.Message),
@@ -69,7 +106,7 @@ public static class ApiErrors
                 _ => (500, "The service failed while handling the request; the error is logged with the request id."),
             };
             if (status >= 500) log.LogError(exception, "Unhandled failure on {Path}", context.Request.Path);
-            if (status is 429 or 503) context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
+            StatusHeaders(context, status, exception);
             context.Response.StatusCode = status;
             return await problems.TryWriteAsync(new ProblemDetailsContext
             {

@@ -35,6 +35,15 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
     /// <summary>Size of the last batch run, for tests and metrics.</summary>
     public int LastBatchSize { get; private set; }
 
+    /// <summary>Raised on the host thread with the size of every batch run (for metrics; keep handlers cheap).</summary>
+    public event Action<int>? BatchRan;
+
+    /// <summary>Queries waiting to be batched.</summary>
+    public int WaitingCount
+    {
+        get { lock (_gate) return _waiting.Count; }
+    }
+
     public Task<FillMaskResult> SubmitAsync(PreparedFillMask query, CancellationToken cancellation = default)
     {
         var waiting = new Waiting(query, cancellation);
@@ -77,6 +86,7 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
             {
                 var results = models.FillMask.Run([.. batch.Select(w => w.Query)]);
                 for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(results[i]);
+                BatchRan?.Invoke(batch.Count);
             }
             catch (Exception e)
             {

@@ -13,6 +13,10 @@ public enum InferenceErrorKind
     NotReady,
     /// <summary>The model failed while computing (500).</summary>
     Backend,
+    /// <summary>The caller sent no valid API key (401).</summary>
+    Unauthorized,
+    /// <summary>The caller has used up its request rate; try again after <see cref="InferenceException.RetryAfter"/> (429).</summary>
+    RateLimited,
 }
 
 public sealed class InferenceException(InferenceErrorKind kind, string message, string? parameter = null) : Exception(message)
@@ -20,6 +24,8 @@ public sealed class InferenceException(InferenceErrorKind kind, string message, 
     public InferenceErrorKind Kind { get; } = kind;
     /// <summary>The request field at fault, in the request's own (snake_case) spelling, if any.</summary>
     public string? Parameter { get; } = parameter;
+    /// <summary>When to try again, if known (Overloaded, RateLimited).</summary>
+    public TimeSpan? RetryAfter { get; init; }
 
     public static InferenceException Invalid(string message, string? parameter = null) =>
         new(InferenceErrorKind.Validation, message, parameter);

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Prometheus;
+
+namespace Service.Api.Infrastructure;
+
+/// <summary>
+/// Every metric the service exports at <c>/metrics</c>, in one static class (documented in the README,
+/// "Operations"). Names follow vLLM and TGI (<c>..._seconds</c> histograms, <c>..._total</c> counters).
+/// Labels only ever hold values from a fixed set: route TEMPLATES (never the path), methods, status
+/// codes and task names. No request text, language code from a path, model name from a request or key
+/// goes into a label.
+///
+/// Why prometheus-net and not a hand-written exporter: histograms with cumulative buckets, label
+/// escaping, thread-safe updates and content negotiation (text and OpenMetrics) are exactly what it is
+/// tested for, it is served by the package mirror, and it has no dependencies. We use its core package
+/// only, with our own registry (no default process or event-counter metrics whose names we do not
+/// document) and our own endpoint (so the queue gauges are read from this app's host at scrape time).
+/// </summary>
+public static class ServiceMetrics
+{
+    /// <summary>The registry behind <c>/metrics</c>; static, so counters persist for the process (several test hosts share it).</summary>
+    public static readonly CollectorRegistry Registry = Prometheus.Metrics.NewCustomRegistry();
+    static readonly MetricFactory Factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+
+    /// <summary>Task names used as the <c>task</c> label.</summary>
+    public static class Tasks
+    {
+        public const string FillMask = "fill-mask";
+        public const string LanguageVectors = "language-vectors";
+        public const string Probes = "probes";
+        public const string Chat = "chat";
+    }
+
+    static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+    static readonly double[] TokenLatencyBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+    // ---- HTTP (fed by the request middleware in MetricsEndpoint) ----
+
+    public static readonly Counter HttpRequests = Factory.CreateCounter("http_requests_total",
+        "HTTP requests answered, by route template, method and status code.",
+        new CounterConfiguration { LabelNames = ["route", "method", "status"] });
+
+    public static readonly Histogram HttpRequestDuration = Factory.CreateHistogram("http_request_duration_seconds",
+        "Time from the request reaching the service to the response being complete, by route template and method.",
+        new HistogramConfiguration { LabelNames = ["route", "method"], Buckets = LatencyBuckets });
+
+    // ---- Model host (read at scrape time) and batching ----
+
+    public static readonly Gauge QueueSize = Factory.CreateGauge("inference_queue_size",
+        "Jobs waiting in the model host's queue (Host:QueueCapacity bounds it; beyond that, 429).");
+
+    public static readonly Gauge FillMaskWaiting = Factory.CreateGauge("inference_fill_mask_waiting",
+        "Fill-mask queries waiting to be batched (FillMask:Batching:MaxWaiting bounds it; beyond that, 429).");
+
+    public static readonly Histogram FillMaskBatchSize = Factory.CreateHistogram("inference_fill_mask_batch_size",
+        "Queries in each fill-mask forward pass.",
+        new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+
+    // ---- Requests served by a model (vLLM's e2e latency and token counters) ----
+
+    public static readonly Histogram EndToEndLatency = Factory.CreateHistogram("inference_e2e_request_latency_seconds",
+        "Time from the request reaching its handler to the model's answer being ready, for successful requests, by task.",
+        new HistogramConfiguration { LabelNames = ["task"], Buckets = LatencyBuckets });
+
+    public static readonly Counter PromptTokens = Factory.CreateCounter("inference_prompt_tokens_total",
+        "Prompt (input) tokens processed, by task.", new CounterConfiguration { LabelNames = ["task"] });
+
+    public static readonly Counter GenerationTokens = Factory.CreateCounter("inference_generation_tokens_total",
+        "Generated (output) tokens, by task.", new CounterConfiguration { LabelNames = ["task"] });
+
+    public static readonly Histogram TimeToFirstToken = Factory.CreateHistogram("inference_time_to_first_token_seconds",
+        "Time from the request reaching its handler to the first generated token, by task.",
+        new HistogramConfiguration { LabelNames = ["task"], Buckets = TokenLatencyBuckets });
+
+    public static readonly Histogram InterTokenLatency = Factory.CreateHistogram("inference_inter_token_latency_seconds",
+        "Time between consecutive generated tokens of one request, by task.",
+        new HistogramConfiguration { LabelNames = ["task"], Buckets = TokenLatencyBuckets });
+
+    /// <summary>Records a successful model request that started at <paramref name="startTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+    public static void RequestCompleted(string task, long startTimestamp, int promptTokens = 0, int generatedTokens = 0)
+    {
+        EndToEndLatency.WithLabels(task).Observe(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+        if (promptTokens > 0) PromptTokens.WithLabels(task).Inc(promptTokens);
+        if (generatedTokens > 0) GenerationTokens.WithLabels(task).Inc(generatedTokens);
+    }
+
+    /// <summary>For streaming generation: the first token of a request that started at <paramref name="startTimestamp"/>.</summary>
+    public static void FirstToken(string task, long startTimestamp) =>
+        TimeToFirstToken.WithLabels(task).Observe(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+
+    /// <summary>For streaming generation: a token after the first, <paramref name="sincePrevious"/> after the one before it.</summary>
+    public static void NextToken(string task, TimeSpan sincePrevious) =>
+        InterTokenLatency.WithLabels(task).Observe(sincePrevious.TotalSeconds);
+}

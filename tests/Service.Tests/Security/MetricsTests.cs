@@ -1,0 +1,46 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Service.Tests.Support;
+
+namespace Service.Tests.Security;
+
+public sealed class MetricsTests
+{
+    /// <summary>The value of one sample line, 0 when absent (the registry is process-wide: compare before and after).</summary>
+    static double Sample(string exposition, string series)
+    {
+        var line = exposition.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_by_route_template_and_status_and_observe_batches_and_latency()
+    {
+        using var factory = new ServiceFactory();
+        var client = await factory.StartedClient();
+        var before = await client.GetStringAsync("/metrics");
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/v1/fill-mask", new { text = "Paris is the capital of [MASK]." })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsJsonAsync("/v1/fill-mask", new { text = "no mask" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v1/language-vectors/qq")).StatusCode);
+
+        var response = await client.GetAsync("/metrics");
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        var after = await response.Content.ReadAsStringAsync();
+        double Delta(string series) => Sample(after, series) - Sample(before, series);
+
+        Assert.Equal(1, Delta("""http_requests_total{route="/v1/fill-mask",method="POST",status="200"}"""));
+        Assert.Equal(1, Delta("""http_requests_total{route="/v1/fill-mask",method="POST",status="400"}"""));
+        Assert.Equal(1, Delta("""http_requests_total{route="/v1/language-vectors/{language}",method="GET",status="404"}"""));
+        Assert.DoesNotContain("/v1/language-vectors/qq", after); // the template, never the path
+        Assert.Equal(2, Delta("""http_request_duration_seconds_count{route="/v1/fill-mask",method="POST"}"""));
+        Assert.Equal(1, Delta("inference_fill_mask_batch_size_count"));
+        Assert.Equal(1, Delta("""inference_e2e_request_latency_seconds_count{task="fill-mask"}"""));
+        Assert.Equal(9, Delta("""inference_prompt_tokens_total{task="fill-mask"}"""));
+        Assert.Matches(new Regex(@"^inference_queue_size 0$", RegexOptions.Multiline), after);
+        Assert.Matches(new Regex(@"^inference_fill_mask_waiting 0$", RegexOptions.Multiline), after);
+        foreach (var name in new[] { "inference_time_to_first_token_seconds", "inference_inter_token_latency_seconds", "inference_generation_tokens_total" })
+            Assert.Contains($"# TYPE {name} ", after); // declared for the chat routes, which feed them
+    }
+}
