@@ -14,6 +14,7 @@ app.UseApiDocumentation();
 app.MapHealthEndpoints();
 app.MapModelsEndpoints();
 app.MapFillMaskEndpoints();
+app.MapChatEndpoints();
 app.Run();
 
 /// <summary>Entry point; public so that tests can host it with WebApplicationFactory.</summary>

@@ -40,6 +40,8 @@ public static class ApiDocumentation
             if (schema is not OpenApiSchema concrete) return;
             if (context.Type == typeof(FillMaskRequest))
                 concrete.Examples = [JsonNode.Parse("""{"text": "Paris is the capital of [MASK].", "top_k": 5, "language": "en"}""")!];
+            if (context.Type == typeof(ChatCompletionRequest))
+                concrete.Examples = [JsonNode.Parse("""{"model": "demo-tiny-llama", "messages": [{"role": "user", "content": "我最近睡不着，怎么办？"}], "max_tokens": 64}""")!];
         }
     }
 }
