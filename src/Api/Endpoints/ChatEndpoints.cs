@@ -74,10 +74,11 @@ public static class ChatEndpoints
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            log.LogInformation("Chat {Id}: the client left while queued", reply.Id);
+            log.LogInformation("Chat {Id}: the client left before the reply was ready", reply.Id);
             return Results.Empty;
         }
         LogResult(log, reply, result);
+        if (result.FinishReason == Inference.Generation.FinishReason.Cancelled) return Results.Empty; // nobody is listening
         var notices = reply.Chat.Notices;
         return TypedResults.Ok(new ChatCompletion(reply.Id, "chat.completion", reply.Created, reply.Model,
             [new ChatChoice(0, new ChatReplyMessage("assistant", notices.Preamble + result.Text), FinishReason(result), notices.CrisisNotice is null ? null : true)],
@@ -142,6 +143,7 @@ public static class ChatEndpoints
         catch (Exception e) when (e is OperationCanceledException or IOException && cancellation.IsCancellationRequested)
         {
             log.LogInformation("Chat {Id}: the client left; generation stops at the next step", reply.Id);
+            _ = job.ContinueWith(t => LogResult(log, reply, t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
         }
     }
 

@@ -55,7 +55,9 @@ public static class GenerationLoop
         }
         var last = reply.Finish(decode(generated));
         if (last.Length > 0 && finish != FinishReason.Cancelled) onDelta(last);
-        return new GenerationResult(reply.Text, request.PromptIds.Length, generated.Count + endOfSequence, finish, prefillMs, clock.Elapsed.TotalMilliseconds - prefillMs);
+        var result = new GenerationResult(reply.Text, request.PromptIds.Length, generated.Count + endOfSequence, finish, prefillMs, clock.Elapsed.TotalMilliseconds - prefillMs);
+        GenerationMetrics.Record(result);
+        return result;
     }
 
     static int NextToken(ICausalLanguageModel model, int[] ids, KvCache cache, SamplingParameters sampling, IEnumerable<int> seen, Generator generator)
