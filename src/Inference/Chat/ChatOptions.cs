@@ -27,8 +27,16 @@ public sealed class ChatSafetyOptions
         "如果你正处于危险之中，或有伤害自己的想法，请立即拨打当地的急救电话，或联系当地的心理危机干预热线，并告诉身边信任的人。" +
         "If you are in danger or thinking about harming yourself, please call your local emergency number or a crisis line now, and tell someone you trust.";
 
-    /// <summary>Phrases (any language) that signal risk of self-harm or suicide; matched case-insensitively.</summary>
-    public string[] CrisisPhrases { get; set; } =
+    /// <summary>
+    /// Phrases (any language) that signal risk of self-harm or suicide, matched case-insensitively;
+    /// empty means <see cref="DefaultCrisisPhrases"/>. (Empty by default because configuration binding
+    /// appends to an array instead of replacing it.) An empty CrisisNotice turns the notice off.
+    /// </summary>
+    public string[] CrisisPhrases { get; set; } = [];
+
+    public string[] EffectiveCrisisPhrases => CrisisPhrases.Length > 0 ? CrisisPhrases : DefaultCrisisPhrases;
+
+    public static readonly string[] DefaultCrisisPhrases =
     [
         "自杀", "想死", "不想活", "活不下去", "轻生", "结束生命", "结束自己的生命", "自残", "自伤", "割腕", "跳楼", "伤害自己",
         "suicide", "suicidal", "kill myself", "end my life", "want to die", "self-harm", "self harm", "hurt myself", "cut myself", "no reason to live",

@@ -16,7 +16,7 @@ public sealed record SafetyNotices(string? Disclosure, string? CrisisNotice)
 /// </summary>
 public sealed partial class SafetyScreen(ChatSafetyOptions options)
 {
-    readonly string[] _phrases = [.. options.CrisisPhrases.Select(Normalise).Where(p => p.Length > 0)];
+    readonly string[] _phrases = [.. options.EffectiveCrisisPhrases.Select(Normalise).Where(p => p.Length > 0)];
 
     public SafetyNotices Assess(Conversation conversation)
     {
