@@ -1,5 +1,8 @@
+using Service.Api.Commands;
 using Service.Api.Endpoints;
 using Service.Api.Infrastructure;
+
+if (Lrp2Command.Matches(args)) return await Lrp2Command.RunAsync(args);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceLogging();
@@ -15,7 +18,10 @@ app.MapHealthEndpoints();
 app.MapModelsEndpoints();
 app.MapFillMaskEndpoints();
 app.MapChatEndpoints();
-app.Run();
+app.MapLanguageVectorEndpoints();
+app.MapProbeEndpoints();
+await app.RunAsync();
+return 0;
 
 /// <summary>Entry point; public so that tests can host it with WebApplicationFactory.</summary>
 public partial class Program;

@@ -16,19 +16,49 @@ public sealed record FillMaskRequest
     public int? TopK { get; init; }
 
     [JsonPropertyName("targets")]
-    [Description("Optional candidate words: only these are scored (each must be a single token of the model's vocabulary).")]
+    [Description("Optional candidate words: only these are ranked. When one has several tokens, all are ranked whole: the mask widens to the candidate's token count and the candidate scores the mean log-probability of its tokens (mLAMA / LRP2 evaluation); text must then have one [MASK].")]
     public IReadOnlyList<string>? Targets { get; init; }
 
     [JsonPropertyName("language")]
-    [Description("Language of the text as an ISO 639-1 code (default \"en\"); used by LRP2 projection.")]
+    [Description("Language of the text as an ISO 639-1 code (default \"en\"); non-English queries are projected with LRP2 when vectors exist.")]
     public string? Language { get; init; }
+
+    [JsonPropertyName("projection")]
+    [Description("LRP2 options. Omitted: projection is on for non-English languages whose vectors (and English's) exist, with the configured or paper layers.")]
+    public ProjectionOptionsRequest? Projection { get; init; }
 }
+
+[Description("LRP2 (Xu et al., EMNLP 2023): LIRP after layer i (h - v_l + v_en), LSRP after layer j (h - v_en + v_l).")]
+public sealed record ProjectionOptionsRequest
+{
+    [JsonPropertyName("enabled")]
+    [Description("true: project (400 if vectors are missing); false: never; omitted: project when vectors exist.")]
+    public bool? Enabled { get; init; }
+
+    [JsonPropertyName("lirp_layer")]
+    [Description("Layer i after which hidden states move into the English-like space (1 <= i < j).")]
+    public int? LirpLayer { get; init; }
+
+    [JsonPropertyName("lsrp_layer")]
+    [Description("Layer j after which they move back (i < j <= number of layers).")]
+    public int? LsrpLayer { get; init; }
+}
+
+[Description("What LRP2 did for this request.")]
+public sealed record ProjectionApplied(
+    [property: JsonPropertyName("applied"), Description("Whether the hidden states were projected.")] bool Applied,
+    [property: JsonPropertyName("language")] string Language,
+    [property: JsonPropertyName("lirp_layer")] int? LirpLayer,
+    [property: JsonPropertyName("lsrp_layer")] int? LsrpLayer,
+    [property: JsonPropertyName("layers_source"), Description("request, configuration, paper or default.")] string? LayersSource,
+    [property: JsonPropertyName("reason"), Description("Why projection was not applied.")] string? Reason);
 
 [Description("Predictions for every mask of the query, in order.")]
 public sealed record FillMaskResponse(
     [property: JsonPropertyName("model"), Description("The model that answered; demo models are named demo-*.")] string Model,
     [property: JsonPropertyName("masks"), Description("One entry per [MASK], in the order they appear.")] IReadOnlyList<MaskResult> Masks,
-    [property: JsonPropertyName("usage"), Description("Token counts of the request.")] FillMaskUsage Usage);
+    [property: JsonPropertyName("usage"), Description("Token counts of the request.")] FillMaskUsage Usage,
+    [property: JsonPropertyName("projection"), Description("What LRP2 did.")] ProjectionApplied Projection);
 
 [Description("The predictions for one mask.")]
 public sealed record MaskResult(
@@ -40,7 +70,16 @@ public sealed record FillMaskPrediction(
     [property: JsonPropertyName("score"), Description("Softmax probability of the token over the whole vocabulary at this position.")] double Score,
     [property: JsonPropertyName("token"), Description("Token id.")] int Token,
     [property: JsonPropertyName("token_str"), Description("The token as text (WordPiece continuations keep their ## prefix).")] string TokenStr,
-    [property: JsonPropertyName("sequence"), Description("The input text with this token in place of the mask.")] string Sequence);
+    [property: JsonPropertyName("sequence"), Description("The input text with this token in place of the mask.")] string Sequence)
+{
+    [JsonPropertyName("tokens"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [Description("Only for targets ranked as whole words: the candidate's token ids, filled into as many masks.")]
+    public IReadOnlyList<int>? Tokens { get; init; }
+
+    [JsonPropertyName("mean_log_probability"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [Description("Only for targets ranked as whole words: the average log-probability of the candidate's tokens; score is its exponential.")]
+    public double? MeanLogProbability { get; init; }
+}
 
 public sealed record FillMaskUsage(
     [property: JsonPropertyName("prompt_tokens"), Description("Tokens in the input, special tokens included.")] int PromptTokens);

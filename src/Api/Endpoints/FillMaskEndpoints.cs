@@ -1,13 +1,13 @@
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Service.Api.Infrastructure;
 using Service.Contracts;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
+using Service.Inference.Projection;
 
 namespace Service.Api.Endpoints;
 
-public static partial class FillMaskEndpoints
+public static class FillMaskEndpoints
 {
     public static IEndpointRouteBuilder MapFillMaskEndpoints(this IEndpointRouteBuilder app)
     {
@@ -23,19 +23,22 @@ public static partial class FillMaskEndpoints
     }
 
     static async Task<Results<Ok<FillMaskResponse>, ProblemHttpResult>> FillMask(
-        FillMaskRequest request, ModelHost host, HttpContext context, CancellationToken cancellation)
+        FillMaskRequest request, ModelHost host, FillMaskBatcher batcher, HttpContext context, CancellationToken cancellation)
     {
         try
         {
-            var language = Language(request.Language);
+            var language = LanguageCodes.Normalize(request.Language);
             var engine = host.Models.FillMask;
-            var prepared = engine.Prepare(new FillMaskQuery(request.Text ?? "", request.TopK ?? 5, request.Targets, language));
-            var result = await host.RunAsync(models => models.FillMask.Run([prepared])[0], cancellation);
+            var projection = request.Projection is { } p ? new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer) : null;
+            var prepared = engine.Prepare(new FillMaskQuery(request.Text ?? "", request.TopK ?? 5, request.Targets, language, projection));
+            var result = await batcher.SubmitAsync(prepared, cancellation);
             return TypedResults.Ok(new FillMaskResponse(
                 engine.Bundle.Name,
                 [.. result.Masks.Select(m => new MaskResult(m.Position,
-                    [.. m.Predictions.Select(p => new FillMaskPrediction(p.Score, p.Token, p.TokenStr, p.Sequence))]))],
-                new FillMaskUsage(result.PromptTokens)));
+                    [.. m.Predictions.Select(p => new FillMaskPrediction(p.Score, p.Token, p.TokenStr, p.Sequence)
+                    { Tokens = p.Tokens, MeanLogProbability = p.MeanLogProbability })]))],
+                new FillMaskUsage(result.PromptTokens),
+                Echo(result.Projection)));
         }
         catch (InferenceException e)
         {
@@ -43,15 +46,6 @@ public static partial class FillMaskEndpoints
         }
     }
 
-    /// <summary>An ISO 639 code such as "fr" or "zh", optionally with a region ("pt-BR"); lower-cased.</summary>
-    static string Language(string? language)
-    {
-        if (language is null) return "en";
-        if (!LanguageTag().IsMatch(language))
-            throw InferenceException.Invalid("language must be an ISO 639-1 or 639-3 code such as \"en\", \"fr\" or \"zh\".", "language");
-        return language.ToLowerInvariant();
-    }
-
-    [GeneratedRegex("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
-    private static partial Regex LanguageTag();
+    static ProjectionApplied Echo(ProjectionOutcome o) =>
+        new(o.Applied, o.Language, o.Layers?.Lirp, o.Layers?.Lsrp, o.Layers?.Source.ToString().ToLowerInvariant(), o.Reason);
 }

@@ -21,7 +21,7 @@ public static class ApiDocumentation
             });
             var xml = Path.Combine(AppContext.BaseDirectory, $"{Assembly.GetExecutingAssembly().GetName().Name}.xml");
             if (File.Exists(xml)) options.IncludeXmlComments(xml);
-            options.SchemaFilter<RequestExamples>();
+            options.SchemaFilter<SchemaDocumentation>();
         });
         return services;
     }
@@ -32,12 +32,14 @@ public static class ApiDocumentation
         app.UseSwaggerUI(options => options.DocumentTitle = "Service API");
     }
 
-    /// <summary>An example per request body, so "Try it out" in Swagger UI works as is.</summary>
-    sealed class RequestExamples : ISchemaFilter
+    /// <summary>Type descriptions from [Description], and an example per request body so "Try it out" works as is.</summary>
+    sealed class SchemaDocumentation : ISchemaFilter
     {
         public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
         {
             if (schema is not OpenApiSchema concrete) return;
+            if (concrete.Description is null && context.Type.GetCustomAttribute<System.ComponentModel.DescriptionAttribute>() is { } description)
+                concrete.Description = description.Description;
             if (context.Type == typeof(FillMaskRequest))
                 concrete.Examples = [JsonNode.Parse("""{"text": "Paris is the capital of [MASK].", "top_k": 5, "language": "en"}""")!];
             if (context.Type == typeof(ChatCompletionRequest))

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Service.Inference.Chat;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
+using Service.Inference.Projection;
 using Service.Inference.Runtime;
 
 namespace Service.Api.Infrastructure;
@@ -15,20 +16,26 @@ public static class InferenceRegistration
         services.AddOptions<InferenceOptions>().BindConfiguration("Inference");
         services.AddOptions<FillMaskOptions>().BindConfiguration("FillMask");
         services.AddOptions<ModelHostOptions>().BindConfiguration("Host");
+        services.AddOptions<ProjectionOptions>().BindConfiguration("Projection");
+        services.AddOptions<FillMaskBatchingOptions>().BindConfiguration("FillMask:Batching");
+        services.AddSingleton(sp => new FillMaskBatcher(sp.GetRequiredService<ModelHost>(), sp.GetRequiredService<IOptions<FillMaskBatchingOptions>>().Value));
         services.AddOptions<ChatOptions>().BindConfiguration("Chat");
         services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<IOptions<ModelsOptions>>().Value;
             var inference = sp.GetRequiredService<IOptions<InferenceOptions>>().Value;
             var fillMask = sp.GetRequiredService<IOptions<FillMaskOptions>>().Value;
+            var projection = sp.GetRequiredService<IOptions<ProjectionOptions>>().Value;
             var chat = sp.GetRequiredService<IOptions<ChatOptions>>().Value;
             var loadLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Service.Inference.ModelLoading");
             return new ModelHost(
-                () => ModelLoading.Load(models, inference, fillMask, loadLog, chat),
+                () => ModelLoading.Load(models, inference, fillMask, projection, loadLog, chat),
                 sp.GetRequiredService<IOptions<ModelHostOptions>>().Value,
                 sp.GetRequiredService<ILogger<ModelHost>>());
         });
         services.AddHostedService<ModelHostLifetime>();
+        services.AddSingleton<LanguageVectorWarmup>();
+        services.AddHostedService(sp => sp.GetRequiredService<LanguageVectorWarmup>());
         return services;
     }
 }

@@ -33,7 +33,8 @@ public static class DemoMaskedLm
         var model = new BertForMaskedLM(config, device, dtype);
         model.eval();
         var tokenizer = WordPieceMaskedLmTokenizer.FromVocabulary(vocabulary, lowerCase: false, modelMaxLength: config.MaxPositionEmbeddings);
-        return new MaskedLmBundle(Name, IsDemo: true, model, tokenizer);
+        var fingerprint = $"{Name}-{Seed}-{config.NumHiddenLayers}x{config.HiddenSize}-{Projection.LanguageVectors.Digest(vocabulary)[..8]}";
+        return new MaskedLmBundle(Name, IsDemo: true, model, tokenizer, fingerprint);
     }
 
     static string[] ReadVocabulary()

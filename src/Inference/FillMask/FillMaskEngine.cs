@@ -1,18 +1,27 @@
 using Service.Inference.Hosting;
 using Service.Inference.Models;
+using Service.Inference.Projection;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Service.Inference.FillMask;
 
 /// <summary>A validated, tokenized query, ready for the model's thread.</summary>
-public sealed record PreparedFillMask(FillMaskQuery Query, int[] InputIds, int[] MaskPositions, int[]? TargetIds);
+public sealed record PreparedFillMask(FillMaskQuery Query, int[] InputIds, int[] MaskPositions, IReadOnlyList<Candidate>? Targets,
+    RowProjection? Projection, ProjectionOutcome ProjectionOutcome)
+{
+    /// <summary>Targets of several tokens are ranked whole (mean log-probability over as many masks), not by their first piece.</summary>
+    public bool RanksWholeWords => Targets?.Any(t => t.Ids.Length > 1) == true;
+}
+
+/// <summary>A candidate word and its token ids.</summary>
+public sealed record Candidate(string Text, int[] Ids);
 
 /// <summary>
 /// Fill-mask with Hugging Face pipeline semantics. <see cref="Prepare"/> validates and tokenizes
 /// (any thread); <see cref="Run"/> does the tensor work for a batch (the host's thread only).
 /// </summary>
-public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions options)
+public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions options, ProjectionService? projection = null)
 {
     public MaskedLmBundle Bundle => bundle;
 
@@ -31,52 +40,78 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
             throw InferenceException.Invalid($"text has {masks.Length} masks; at most {options.MaxMasks} are allowed per request.", "text");
         if (ids.Length > bundle.MaxSequenceLength)
             throw InferenceException.Invalid($"text is {ids.Length} tokens long (special tokens included); {bundle.Name} reads at most {bundle.MaxSequenceLength}. Shorten the text.", "text");
-        return new PreparedFillMask(query, ids, masks, query.Targets is null ? null : TargetIds(query.Targets));
+        var targets = query.Targets is null ? null : Candidates(query.Targets);
+        if (targets is not null && targets.Any(t => t.Ids.Length > 1) && masks.Length > 1)
+            throw InferenceException.Invalid("targets of several tokens are ranked over one [MASK]; send text with a single [MASK].", "targets");
+        if (targets is not null && ids.Length - 1 + targets.Max(t => t.Ids.Length) > bundle.MaxSequenceLength)
+            throw InferenceException.Invalid($"text with the longest target in place exceeds the {bundle.MaxSequenceLength} tokens {bundle.Name} reads.", "targets");
+        var (row, outcome) = projection?.Plan(query.Language, query.Projection)
+            ?? (null, new ProjectionOutcome(false, query.Language, null, "LRP2 is not set up for this engine"));
+        return new PreparedFillMask(query, ids, masks, targets, row, outcome);
     }
 
-    int[] TargetIds(IReadOnlyList<string> targets)
+    List<Candidate> Candidates(IReadOnlyList<string> targets)
     {
         if (targets.Count == 0 || targets.Count > options.MaxTargets)
             throw InferenceException.Invalid($"targets must hold between 1 and {options.MaxTargets} words, or be omitted.", "targets");
-        var ids = new List<int>();
+        var candidates = new List<Candidate>();
         foreach (var target in targets)
         {
             var pieces = string.IsNullOrWhiteSpace(target) ? [] : bundle.Tokenizer.EncodeWord(target);
             var unknown = pieces.Length == 0 || pieces.Any(id => bundle.Tokenizer.IsSpecial(id) || bundle.Tokenizer.TokenString(id) is "[UNK]" or "<unk>");
             if (unknown)
                 throw InferenceException.Invalid($"target '{target}' is not in the vocabulary of {bundle.Name}; use words the model knows.", "targets");
-            if (pieces.Length > 1)
-                throw InferenceException.Invalid(
-                    $"target '{target}' is {pieces.Length} tokens ({string.Join(" ", pieces.Select(bundle.Tokenizer.TokenString))}) for {bundle.Name}; fill-mask targets must be single tokens.", "targets");
-            if (!ids.Contains(pieces[0])) ids.Add(pieces[0]);
+            if (pieces.Length > options.MaxTargetTokens)
+                throw InferenceException.Invalid($"target '{target}' is {pieces.Length} tokens; at most {options.MaxTargetTokens} are allowed.", "targets");
+            if (!candidates.Any(c => c.Ids.SequenceEqual(pieces))) candidates.Add(new Candidate(target, pieces));
         }
-        return [.. ids];
+        return candidates;
     }
 
-    /// <summary>One padded forward pass for the whole batch; each result equals its single-query run.</summary>
-    public IReadOnlyList<FillMaskResult> Run(IReadOnlyList<PreparedFillMask> batch, HiddenStateIntervention? intervention = null)
+    /// <summary>
+    /// Token predictions for the batch in one padded forward pass, whole-word rankings in another;
+    /// each result equals its single-query run.
+    /// </summary>
+    public IReadOnlyList<FillMaskResult> Run(IReadOnlyList<PreparedFillMask> batch)
+    {
+        var results = new FillMaskResult[batch.Count];
+        var byToken = Enumerable.Range(0, batch.Count).Where(q => !batch[q].RanksWholeWords).ToArray();
+        var wholeWords = Enumerable.Range(0, batch.Count).Where(q => batch[q].RanksWholeWords).ToArray();
+        if (byToken.Length > 0)
+            foreach (var (q, result) in byToken.Zip(RunTokens([.. byToken.Select(q => batch[q])])))
+                results[q] = result;
+        if (wholeWords.Length > 0)
+            foreach (var (q, result) in wholeWords.Zip(RankWholeWords([.. wholeWords.Select(q => batch[q])])))
+                results[q] = result;
+        return results;
+    }
+
+    IReadOnlyList<FillMaskResult> RankWholeWords(IReadOnlyList<PreparedFillMask> batch)
+    {
+        var scores = MaskedCandidateScorer.Score(bundle,
+            [.. batch.Select(q => new CandidateQuery(q.InputIds, q.MaskPositions[0], [.. q.Targets!.Select(t => t.Ids)], q.Projection))]);
+        return [.. batch.Select((query, i) =>
+        {
+            var ranked = query.Targets!.Zip(scores[i]).OrderByDescending(c => c.Second).Take(query.Query.TopK);
+            int position = query.MaskPositions[0];
+            var predictions = ranked.Select(c => new TokenPrediction(Math.Exp(c.Second), c.First.Ids[0], bundle.Tokenizer.Decode(c.First.Ids),
+                bundle.Tokenizer.Decode([.. query.InputIds[..position], .. c.First.Ids, .. query.InputIds[(position + 1)..]]))
+                { Tokens = c.First.Ids, MeanLogProbability = c.Second }).ToList();
+            return new FillMaskResult([new MaskPredictions(position, predictions)], query.InputIds.Length, query.ProjectionOutcome);
+        })];
+    }
+
+    IReadOnlyList<FillMaskResult> RunTokens(IReadOnlyList<PreparedFillMask> batch)
     {
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
         var model = bundle.Model;
-        int width = batch.Max(q => q.InputIds.Length);
-        var ids = new long[batch.Count * width];
-        var attention = new long[batch.Count * width];
-        var rows = new List<long>();
-        for (int b = 0; b < batch.Count; b++)
-        {
-            Array.Fill(ids, bundle.Tokenizer.PadId, b * width, width);
-            for (int t = 0; t < batch[b].InputIds.Length; t++)
-            {
-                ids[b * width + t] = batch[b].InputIds[t];
-                attention[b * width + t] = 1;
-            }
-            rows.AddRange(batch[b].MaskPositions.Select(p => (long)(b * width + p)));
-        }
-        var inputIds = torch.tensor(ids, [batch.Count, width], device: model.Device);
-        var mask = torch.tensor(attention, [batch.Count, width], device: model.Device);
+        var (inputIds, mask) = Batches.Pad([.. batch.Select(q => q.InputIds)], bundle.Tokenizer.PadId, model.Device);
+        long width = inputIds.shape[1];
+        var rows = batch.SelectMany((q, b) => q.MaskPositions.Select(p => b * width + p)).ToArray();
+        var intervention = Lrp2Intervention.Create([.. batch.Select(q => q.Projection)], model.Device);
         var hidden = model.Encode(inputIds, mask, intervention);                                  // [B, T, H]
-        var maskRows = hidden.reshape(-1, model.HiddenSize).index_select(0, torch.tensor(rows.ToArray(), device: model.Device)); // [N, H]
+        var maskRows = hidden.reshape(-1, model.HiddenSize).index_select(0, torch.tensor(rows, device: model.Device)); // [N, H]
         // The head runs only at mask positions; softmax in float32 whatever the weights' dtype.
         var probabilities = model.PredictTokens(maskRows).to(ScalarType.Float32).softmax(-1);    // [N, V]
 
@@ -87,7 +122,7 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
             var masks = new List<MaskPredictions>();
             foreach (var position in query.MaskPositions)
                 masks.Add(new MaskPredictions(position, Predict(query, position, probabilities[row++])));
-            results.Add(new FillMaskResult(masks, query.InputIds.Length));
+            results.Add(new FillMaskResult(masks, query.InputIds.Length, query.ProjectionOutcome));
         }
         return results;
     }
@@ -96,7 +131,7 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
     {
         long[] ids;
         float[] scores;
-        if (query.TargetIds is { } targets)
+        if (query.Targets?.Select(t => t.Ids[0]).ToArray() is { } targets)
         {
             var targetIds = torch.tensor(targets.Select(t => (long)t).ToArray(), device: probabilities.device);
             var (values, order) = probabilities.index_select(0, targetIds).topk(Math.Min(query.Query.TopK, targets.Length));

@@ -3,6 +3,7 @@ using Service.Inference.Chat;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;
 using Service.Inference.Models;
+using Service.Inference.Projection;
 using Service.Inference.Runtime;
 
 namespace Service.Inference.Hosting;
@@ -10,7 +11,7 @@ namespace Service.Inference.Hosting;
 /// <summary>Builds the host's models from configuration (runs on the host's thread).</summary>
 public static class ModelLoading
 {
-    public static LoadedModels Load(ModelsOptions models, InferenceOptions inference, FillMaskOptions fillMask, ILogger log, ChatOptions? chat = null)
+    public static LoadedModels Load(ModelsOptions models, InferenceOptions inference, FillMaskOptions fillMask, ProjectionOptions projection, ILogger log, ChatOptions? chat = null)
     {
         var device = TorchRuntime.ResolveDevice(inference.Device);
         var dtype = TorchRuntime.ResolveDType(inference.DType);
@@ -30,7 +31,7 @@ public static class ModelLoading
             log.LogInformation("Fill-mask model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
                 bundle.Name, models.FillMask.Path, bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize);
         }
-        return new LoadedModels(bundle, fillMask, LoadChat(models.Chat, device, dtype, log), chat);
+        return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, dtype, log), chat);
     }
 
     static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)

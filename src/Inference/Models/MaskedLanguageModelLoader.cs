@@ -7,10 +7,15 @@ using static TorchSharp.torch;
 namespace Service.Inference.Models;
 
 /// <summary>A loaded masked LM with its tokenizer: what the host serves for fill-mask.</summary>
-public sealed record MaskedLmBundle(string Name, bool IsDemo, IMaskedLanguageModel Model, IMaskedLmTokenizer Tokenizer)
+public sealed record MaskedLmBundle(string Name, bool IsDemo, IMaskedLanguageModel Model, IMaskedLmTokenizer Tokenizer, string Fingerprint)
+    : IProbedModel
 {
     /// <summary>Longest input in tokens, special tokens included: the stricter of model and tokenizer.</summary>
     public int MaxSequenceLength => Math.Min(Model.MaxSequenceLength, Tokenizer.ModelMaxLength ?? int.MaxValue);
+
+    IHiddenStateModel IProbedModel.Model => Model;
+    public int PadId => Tokenizer.PadId;
+    public int[] EncodeSentence(string text) => Tokenizer.Encode(text);
 }
 
 public static class MaskedLanguageModelLoader
@@ -42,7 +47,7 @@ public static class MaskedLanguageModelLoader
         }
         model.eval();
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-        return new MaskedLmBundle(name, IsDemo: false, model, tokenizer);
+        return new MaskedLmBundle(name, IsDemo: false, model, tokenizer, CheckpointFingerprint.Of(checkpoint));
     }
 
     static IMaskedLmTokenizer LoadTokenizer(CheckpointDirectory checkpoint, BertConfig config)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
+using Service.Inference.Projection;
 using TorchSharp;
 
 namespace Service.Tests.Inference;
@@ -11,7 +12,8 @@ public sealed class ModelHostTests
     static ModelHost StartHost(int capacity, Func<LoadedModels>? load = null)
     {
         var host = new ModelHost(
-            load ?? (() => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions())),
+            load ?? (() => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
+                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance)),
             new ModelHostOptions { QueueCapacity = capacity },
             NullLogger<ModelHost>.Instance);
         host.Start();
@@ -88,5 +90,55 @@ public sealed class ModelHostTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         await blocker;
         Assert.False(ran);
+    }
+}
+
+public sealed class FillMaskBatcherTests
+{
+    [Fact]
+    public async Task Queries_arriving_while_the_host_is_busy_run_as_one_batch_equal_to_single_runs()
+    {
+        using var host = new ModelHost(
+            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
+                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance),
+            new ModelHostOptions { QueueCapacity = 8 }, NullLogger<ModelHost>.Instance);
+        host.Start();
+        await host.Loaded;
+        var batcher = new FillMaskBatcher(host, new FillMaskBatchingOptions());
+        var engine = host.Models.FillMask;
+        var queries = new[] { "Paris is the capital of [MASK].", "[MASK] is a city.", "Berlin ist die [MASK] von Deutschland." }
+            .Select(t => engine.Prepare(new FillMaskQuery(t, TopK: 5))).ToArray();
+
+        using var gate = new ManualResetEventSlim();
+        using var busy = new ManualResetEventSlim();
+        var blocker = host.RunAsync(_ => { busy.Set(); gate.Wait(); return 0; });
+        busy.Wait();
+        var pending = queries.Select(q => batcher.SubmitAsync(q)).ToArray();
+        gate.Set();
+        var batched = await Task.WhenAll(pending);
+        Assert.Equal(3, batcher.LastBatchSize);
+
+        for (int i = 0; i < queries.Length; i++)
+        {
+            var single = await host.RunAsync(m => m.FillMask.Run([queries[i]])[0]);
+            Assert.Equal(single.Masks[0].Predictions.Select(p => p.Token), batched[i].Masks[0].Predictions.Select(p => p.Token));
+            Assert.All(single.Masks[0].Predictions.Zip(batched[i].Masks[0].Predictions), p => Assert.Equal(p.First.Score, p.Second.Score, 1e-6));
+        }
+        await blocker;
+    }
+
+    [Fact]
+    public async Task A_lone_query_on_an_idle_host_runs_at_once()
+    {
+        using var host = new ModelHost(
+            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
+                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance),
+            new ModelHostOptions(), NullLogger<ModelHost>.Instance);
+        host.Start();
+        await host.Loaded;
+        var batcher = new FillMaskBatcher(host, new FillMaskBatchingOptions());
+        var result = await batcher.SubmitAsync(host.Models.FillMask.Prepare(new FillMaskQuery("[MASK] is a city.")));
+        Assert.Equal(1, batcher.LastBatchSize);
+        Assert.Equal(5, result.Masks[0].Predictions.Count);
     }
 }

@@ -1,0 +1,28 @@
+using Service.Inference.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Models.Bloom;
+
+public static class BloomLoader
+{
+    public static bool IsBloom(CheckpointDirectory checkpoint) =>
+        checkpoint.Config.RootElement.TryGetProperty("model_type", out var type) && type.GetString() == "bloom";
+
+    public static BloomForCausalLM Load(CheckpointDirectory checkpoint, Device device, ScalarType dtype)
+    {
+        var config = checkpoint.ReadConfig<BloomConfig>();
+        config.Validate(checkpoint.File("config.json"));
+        var model = new BloomForCausalLM(config, device, dtype);
+        try
+        {
+            WeightLoader.Load(model, checkpoint, BloomForCausalLM.ModuleKey);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+}
