@@ -13,17 +13,7 @@ public static class CausalLanguageModelLoader
     {
         var config = ReadConfig(checkpoint);
         var model = new LlamaForCausalLM(config, device, dtype);
-        try
-        {
-            WeightLoader.Load(model, checkpoint, model.ModuleKey);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        model.eval();
-        return model;
+        return WeightLoader.LoadNew(model, checkpoint, model.ModuleKey);
     }
 
     public static LlamaConfig ReadConfig(CheckpointDirectory checkpoint)
