@@ -18,7 +18,7 @@ public static class ChatModelLoader
         var format = ChooseFormat(promptFormat, tokenizer, directory);
         var model = CausalLanguageModelLoader.Load(checkpoint, device, dtype);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-        return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, model.Config, tokenizer, format));
+        return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format));
     }
 
     /// <summary>The configured format, or one the tokenizer's special tokens reveal (ChatML, Llama 3), else SoulChat's plain text.</summary>
@@ -43,9 +43,10 @@ public static class ChatModelLoader
     }
 
     /// <summary>config.json's and generation_config.json's eos_token_id, the tokenizer's eos_token, and the format's end-of-turn tokens.</summary>
-    static HashSet<int> EndOfSequenceIds(CheckpointDirectory checkpoint, LlamaConfig config, IChatTokenizer tokenizer, IPromptFormat format)
+    static HashSet<int> EndOfSequenceIds(CheckpointDirectory checkpoint, IChatTokenizer tokenizer, IPromptFormat format)
     {
-        var ids = new HashSet<int>(config.EosTokenIds);
+        var ids = new HashSet<int>();
+        if (checkpoint.Config.RootElement.TryGetProperty("eos_token_id", out var configured)) ids.UnionWith(LlamaConfig.TokenIds(configured));
         using (var generation = CheckpointDirectory.ReadJson(checkpoint.File("generation_config.json")))
             if (generation is not null && generation.RootElement.TryGetProperty("eos_token_id", out var eos))
                 ids.UnionWith(LlamaConfig.TokenIds(eos));

@@ -8,9 +8,10 @@ namespace Service.Inference.Generation;
 /// to the shared module: the model writes into it during a forward and reads it back. Buffers are
 /// allocated once at full capacity (prompt + max new tokens), so a decode step copies one position
 /// instead of concatenating the whole history; they live outside every dispose scope until
-/// <see cref="Dispose"/>.
+/// <see cref="Dispose"/>. A model whose positions depend on the prompt (ChatGLM) derives from it
+/// to keep that per-request state here too.
 /// </summary>
-public sealed class KvCache(int layers, int capacity) : IDisposable
+public class KvCache(int layers, int capacity) : IDisposable
 {
     readonly Tensor?[] _keys = new Tensor?[layers];
     readonly Tensor?[] _values = new Tensor?[layers];

@@ -8,6 +8,7 @@ public static class ChatFixtures
 {
     public const string Llama = "llama-tiny";
     public const string Qwen2 = "qwen2-tiny-bf16";
+    public const string ChatGlm = "chatglm-tiny-f16";
 
     public static string Dir(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "chat", name);
 

@@ -1,3 +1,4 @@
+using Service.Inference.Models.ChatGlm;
 using Service.Inference.Models.Llama;
 using TorchSharp;
 
@@ -22,6 +23,20 @@ public sealed class DecoderKeyShapeApprovalTests
         NumHiddenLayers = 32, NumAttentionHeads = 32, NumKeyValueHeads = 8, RopeTheta = 500000, RmsNormEps = 1e-5,
         MaxPositionEmbeddings = 8192, TieWordEmbeddings = false,
     };
+
+    static readonly ChatGlmConfig ChatGlm6B = new()
+    {
+        Architectures = ["ChatGLMModel"], VocabSize = 130528, HiddenSize = 4096, InnerHiddenSize = 16384, NumLayers = 28,
+        NumAttentionHeads = 32, BosTokenId = 130004, EosTokenId = 130005, MaskTokenId = 130000, GMaskTokenId = 130001,
+    };
+
+    [Fact]
+    public void ChatGlm_6B_state_dict_matches_the_approved_key_list()
+    {
+        using var model = new ChatGlmForConditionalGeneration(ChatGlm6B, torch.device("meta"), torch.ScalarType.Float16);
+        var actual = model.state_dict().Select(p => $"{p.Key} [{string.Join(", ", p.Value.shape)}]").Order(StringComparer.Ordinal);
+        Assert.Equal(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Approved", "chatglm-6b.keys.txt")), actual);
+    }
 
     [Theory]
     [InlineData("Qwen2-0.5B-Instruct")]

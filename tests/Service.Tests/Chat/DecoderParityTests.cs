@@ -8,19 +8,21 @@ using static TorchSharp.torch;
 namespace Service.Tests.Chat;
 
 /// <summary>
-/// Tiny Llama (F32, GQA, Llama 3 rope scaling, separate head) and Qwen2 (BF16, q/k/v biases, tied head)
-/// checkpoints against the float64 reference of tests/fixtures/chat/generate.py.
+/// Tiny Llama (F32, GQA, Llama 3 rope scaling, separate head), Qwen2 (BF16, q/k/v biases, tied head) and
+/// ChatGLM-6B (F16, DeepNorm, 2D rotary, prefix-LM mask) checkpoints against the float64 reference of
+/// tests/fixtures/chat/generate.py.
 /// </summary>
 public sealed class DecoderParityTests(ITestOutputHelper output)
 {
     public const double LogitTolerance = 5e-5;
 
-    static LlamaForCausalLM Load(string nameOrDir) =>
+    static ICausalLanguageModel Load(string nameOrDir) =>
         CausalLanguageModelLoader.Load(CheckpointDirectory.Open(Path.IsPathRooted(nameOrDir) ? nameOrDir : ChatFixtures.Dir(nameOrDir)), torch.CPU, ScalarType.Float32);
 
     [Theory]
     [InlineData(ChatFixtures.Llama)]
     [InlineData(ChatFixtures.Qwen2)]
+    [InlineData(ChatFixtures.ChatGlm)]
     public void Logits_match_the_reference(string name)
     {
         using var model = Load(name);
@@ -39,6 +41,7 @@ public sealed class DecoderParityTests(ITestOutputHelper output)
     [Theory]
     [InlineData(ChatFixtures.Llama)]
     [InlineData(ChatFixtures.Qwen2)]
+    [InlineData(ChatFixtures.ChatGlm)]
     public void Greedy_decoding_with_the_cache_equals_the_reference_and_recomputation(string name)
     {
         using var model = Load(name);
@@ -59,7 +62,7 @@ public sealed class DecoderParityTests(ITestOutputHelper output)
         Assert.Contains("model.layers.1.mlp.up_proj.weight", error.Message);
     }
 
-    static double[][] FullLogits(LlamaForCausalLM model, int[] ids)
+    static double[][] FullLogits(ICausalLanguageModel model, int[] ids)
     {
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
@@ -68,7 +71,7 @@ public sealed class DecoderParityTests(ITestOutputHelper output)
         return [.. Enumerable.Range(0, ids.Length).Select(t => logits[t].data<double>().ToArray())];
     }
 
-    static int[] GreedyWithCache(LlamaForCausalLM model, int[] prompt, int n)
+    static int[] GreedyWithCache(ICausalLanguageModel model, int[] prompt, int n)
     {
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
@@ -85,7 +88,7 @@ public sealed class DecoderParityTests(ITestOutputHelper output)
         return [.. output];
     }
 
-    static int[] GreedyRecomputing(LlamaForCausalLM model, int[] prompt, int n)
+    static int[] GreedyRecomputing(ICausalLanguageModel model, int[] prompt, int n)
     {
         var ids = prompt.ToList();
         for (int i = 0; i < n; i++)

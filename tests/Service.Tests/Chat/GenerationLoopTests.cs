@@ -8,7 +8,7 @@ namespace Service.Tests.Chat;
 
 public sealed class GenerationLoopTests : IDisposable
 {
-    readonly LlamaForCausalLM _model = CausalLanguageModelLoader.Load(
+    readonly ICausalLanguageModel _model = CausalLanguageModelLoader.Load(
         CheckpointDirectory.Open(ChatFixtures.Dir(ChatFixtures.Llama)), torch.CPU, torch.ScalarType.Float32);
     readonly DecoderCase _case = ChatFixtures.Expected(ChatFixtures.Llama).Cases[0];
 
