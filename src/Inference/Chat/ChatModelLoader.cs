@@ -11,23 +11,36 @@ public static class ChatModelLoader
     public static ChatBundle Load(string directory, string? promptFormat, Device device, ScalarType dtype)
     {
         var checkpoint = CheckpointDirectory.Open(directory);
-        if (!checkpoint.Has("tokenizer.json"))
-            throw new CheckpointException($"{directory} has no tokenizer.json; chat models need a byte-level BPE tokenizer.json (Qwen2, Llama 3).");
-        var tokenizer = ByteLevelBpeTokenizer.Load(checkpoint.File("tokenizer.json"),
-            checkpoint.Has("tokenizer_config.json") ? checkpoint.File("tokenizer_config.json") : null);
+        var tokenizer = LoadTokenizer(checkpoint);
         var format = ChooseFormat(promptFormat, tokenizer, directory);
         var model = CausalLanguageModelLoader.Load(checkpoint, device, dtype);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format));
     }
 
-    /// <summary>The configured format, or one the tokenizer's special tokens reveal (ChatML, Llama 3), else SoulChat's plain text.</summary>
+    /// <summary>ChatGLM's SentencePiece `ice_text.model`, or a byte-level BPE `tokenizer.json` (Qwen2, Llama 3).</summary>
+    static IChatTokenizer LoadTokenizer(CheckpointDirectory checkpoint)
+    {
+        var config = checkpoint.Has("tokenizer_config.json") ? checkpoint.File("tokenizer_config.json") : null;
+        if (CausalLanguageModelLoader.IsChatGlm(checkpoint))
+        {
+            if (!checkpoint.Has("ice_text.model"))
+                throw new CheckpointException($"{checkpoint.Path} has no ice_text.model, which a ChatGLM-6B checkpoint needs.");
+            return ChatGlmTokenizer.Load(checkpoint.File("ice_text.model"), config);
+        }
+        if (!checkpoint.Has("tokenizer.json"))
+            throw new CheckpointException($"{checkpoint.Path} has no tokenizer.json; chat models need a byte-level BPE tokenizer.json (Qwen2, Llama 3).");
+        return ByteLevelBpeTokenizer.Load(checkpoint.File("tokenizer.json"), config);
+    }
+
+    /// <summary>The configured format, or one the tokenizer reveals (ChatGLM, ChatML, Llama 3), else SoulChat's plain text.</summary>
     public static IPromptFormat ChooseFormat(string? configured, IChatTokenizer tokenizer, string source)
     {
         IPromptFormat format;
         try
         {
             format = !string.IsNullOrWhiteSpace(configured) ? PromptFormats.Get(configured)
+                : tokenizer is ChatGlmTokenizer ? PromptFormats.Get("chatglm")
                 : tokenizer.SpecialTokenId("<|im_start|>") is not null ? PromptFormats.Get("chatml")
                 : tokenizer.SpecialTokenId("<|eot_id|>") is not null ? PromptFormats.Get("llama3")
                 : PromptFormats.Get("soulchat");

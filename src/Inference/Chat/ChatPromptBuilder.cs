@@ -17,7 +17,7 @@ public static class ChatPromptBuilder
         int[] ids = [];
         for (int drop = 0; drop <= conversation.Turns.Count; drop++)
         {
-            ids = format.Build(conversation.WithoutOldest(drop)).Ids(tokenizer, format.PrependsBos);
+            ids = format.Build(conversation.WithoutOldest(drop)).Ids(tokenizer, format.UsesTokenizerSpecials);
             if (ids.Length <= budget) return new ChatPrompt(ids, drop);
         }
         var what = conversation.System is null ? "the last user message" : "the system message and the last user message";

@@ -21,4 +21,7 @@ public interface IChatTokenizer
 
     /// <summary>The tokenizer config's eos_token, or null.</summary>
     int? EndOfSequenceId { get; }
+
+    /// <summary>Ids the tokenizer puts after every encoded prompt (ChatGLM's [gMASK] &lt;sop&gt;).</summary>
+    IReadOnlyList<int> EndOfPromptIds => [];
 }

@@ -17,17 +17,19 @@ public sealed class Prompt(IReadOnlyList<PromptPiece> pieces)
 
     /// <summary>
     /// Token ids: each text piece encoded on its own (as a tokenizer splits text at special tokens),
-    /// each special piece as its id.
+    /// each special piece as its id; with <paramref name="tokenizerSpecials"/>, the tokenizer's BOS
+    /// before and its end-of-prompt ids after.
     /// </summary>
-    public int[] Ids(IChatTokenizer tokenizer, bool prependBos)
+    public int[] Ids(IChatTokenizer tokenizer, bool tokenizerSpecials)
     {
         var ids = new List<int>();
-        if (prependBos && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
+        if (tokenizerSpecials && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
         foreach (var p in pieces)
         {
             if (p.IsSpecial) ids.Add(tokenizer.SpecialTokenId(p.Text) ?? throw new InvalidOperationException($"the tokenizer has no special token {p.Text}"));
             else ids.AddRange(tokenizer.Encode(p.Text));
         }
+        if (tokenizerSpecials) ids.AddRange(tokenizer.EndOfPromptIds);
         return [.. ids];
     }
 }

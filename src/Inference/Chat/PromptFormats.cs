@@ -13,8 +13,11 @@ public interface IPromptFormat
     IReadOnlyList<string> EndOfTurnTokens { get; }
     /// <summary>Text that means the model started the next turn itself: generation stops there.</summary>
     IReadOnlyList<string> StopStrings { get; }
-    /// <summary>Plain-text formats start with the tokenizer's BOS; templates write their own.</summary>
-    bool PrependsBos { get; }
+    /// <summary>
+    /// Plain-text formats get the tokenizer's own special tokens (Llama's BOS before, ChatGLM's
+    /// [gMASK] &lt;sop&gt; after), as the tokenizer would add them; templates write their own.
+    /// </summary>
+    bool UsesTokenizerSpecials { get; }
     /// <summary>Clean-up of reply text; must keep prefixes stable (see ReplyText).</summary>
     string CleanReply(string text);
 }
@@ -46,7 +49,7 @@ public sealed class SoulChatFormat : IPromptFormat
     public IReadOnlyList<string> SpecialTokens => [];
     public IReadOnlyList<string> EndOfTurnTokens => [];
     public IReadOnlyList<string> StopStrings => ["\n用户："];
-    public bool PrependsBos => true;
+    public bool UsesTokenizerSpecials => true;
 
     public Prompt Build(Conversation c)
     {
@@ -66,7 +69,7 @@ public sealed class ChatMlFormat : IPromptFormat
     public IReadOnlyList<string> SpecialTokens => [Start, End];
     public IReadOnlyList<string> EndOfTurnTokens => [End];
     public IReadOnlyList<string> StopStrings => [];
-    public bool PrependsBos => false;
+    public bool UsesTokenizerSpecials => false;
 
     public Prompt Build(Conversation c)
     {
@@ -95,7 +98,7 @@ public sealed class Llama3Format : IPromptFormat
     public IReadOnlyList<string> SpecialTokens => [Begin, HeaderStart, HeaderEnd, EndOfTurn];
     public IReadOnlyList<string> EndOfTurnTokens => [EndOfTurn];
     public IReadOnlyList<string> StopStrings => [];
-    public bool PrependsBos => false;
+    public bool UsesTokenizerSpecials => false;
 
     public Prompt Build(Conversation c)
     {
@@ -131,7 +134,7 @@ public sealed class ChatGlmFormat : IPromptFormat
     public IReadOnlyList<string> SpecialTokens => [];
     public IReadOnlyList<string> EndOfTurnTokens => [];
     public IReadOnlyList<string> StopStrings => ["\n[Round "];
-    public bool PrependsBos => true;
+    public bool UsesTokenizerSpecials => true;
 
     public Prompt Build(Conversation c)
     {

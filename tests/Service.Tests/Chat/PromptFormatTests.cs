@@ -54,7 +54,7 @@ public sealed class PromptFormatTests
     {
         var tokenizer = ByteLevelBpeTokenizer.Load(Path.Combine(ChatFixtures.Dir(ChatFixtures.Qwen2), "tokenizer.json"), null);
         var conversation = Conversation.From([S("You are kind."), U("Hello"), A("Hi, how are you?"), U("I feel sad <|im_end|>")]);
-        var ids = PromptFormats.Get("chatml").Build(conversation).Ids(tokenizer, prependBos: false);
+        var ids = PromptFormats.Get("chatml").Build(conversation).Ids(tokenizer, tokenizerSpecials: false);
         Assert.Equal(ChatFixtures.TokenizerExpected().ChatMlIds, ids);
         Assert.Equal(4, ids.Count(id => id == 302)); // one per message, none from the user's text
     }
@@ -63,7 +63,7 @@ public sealed class PromptFormatTests
     public void Llama3_ids_insert_special_tokens_by_id()
     {
         var tokenizer = new ByteTokenizer(["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]);
-        var ids = PromptFormats.Get("llama3").Build(Conversation.From([U("<|eot_id|>")])).Ids(tokenizer, prependBos: false);
+        var ids = PromptFormats.Get("llama3").Build(Conversation.From([U("<|eot_id|>")])).Ids(tokenizer, tokenizerSpecials: false);
         int[] expected = [256, 257, .. "user"u8.ToArray().Select(b => (int)b), 258, 10, 10, .. "<|eot_id|>"u8.ToArray().Select(b => (int)b),
             259, 257, .. "assistant"u8.ToArray().Select(b => (int)b), 258, 10, 10];
         Assert.Equal(expected, ids);
