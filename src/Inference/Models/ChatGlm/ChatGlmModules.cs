@@ -80,21 +80,6 @@ public sealed class ChatGlmAttention : nn.Module
     }
 }
 
-/// <summary>dense_h_to_4h, tanh GELU, dense_4h_to_h.</summary>
-public sealed class ChatGlmMlp : nn.Module
-{
-    readonly Linear dense_h_to_4h, dense_4h_to_h;
-
-    public ChatGlmMlp(ChatGlmConfig c, Device device, ScalarType dtype) : base(nameof(ChatGlmMlp))
-    {
-        dense_h_to_4h = nn.Linear(c.HiddenSize, c.InnerHiddenSize, device: device, dtype: dtype);
-        dense_4h_to_h = nn.Linear(c.InnerHiddenSize, c.HiddenSize, device: device, dtype: dtype);
-        RegisterComponents();
-    }
-
-    public Tensor forward(Tensor x) => dense_4h_to_h.forward(F.gelu(dense_h_to_4h.forward(x), GELU.Approximate.tanh));
-}
-
 /// <summary>
 /// GLMBlock with DeepNorm residuals: x = LN(h); h = x*alpha + Attn(x); y = LN(h); out = y*alpha + MLP(y),
 /// alpha = sqrt(2 * num_layers).
@@ -103,7 +88,7 @@ public sealed class ChatGlmBlock : nn.Module
 {
     readonly LayerNorm input_layernorm, post_attention_layernorm;
     readonly ChatGlmAttention attention;
-    readonly ChatGlmMlp mlp;
+    readonly TanhGeluMlp mlp;
     readonly double _alpha;
 
     public ChatGlmBlock(ChatGlmConfig c, int layer, Device device, ScalarType dtype) : base(nameof(ChatGlmBlock))
@@ -111,7 +96,7 @@ public sealed class ChatGlmBlock : nn.Module
         input_layernorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEpsilon, device: device, dtype: dtype);
         attention = new ChatGlmAttention(c, layer, device, dtype);
         post_attention_layernorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEpsilon, device: device, dtype: dtype);
-        mlp = new ChatGlmMlp(c, device, dtype);
+        mlp = new TanhGeluMlp(c.HiddenSize, c.InnerHiddenSize, device, dtype);
         _alpha = Math.Sqrt(2.0 * c.NumLayers);
         RegisterComponents();
     }
