@@ -1,5 +1,6 @@
 using Service.Inference.Models.ChatGlm;
 using Service.Inference.Models.Llama;
+using Service.Tests.Support;
 using TorchSharp;
 
 namespace Service.Tests.Chat;
@@ -34,8 +35,7 @@ public sealed class DecoderKeyShapeApprovalTests
     public void ChatGlm_6B_state_dict_matches_the_approved_key_list()
     {
         using var model = new ChatGlmForConditionalGeneration(ChatGlm6B, torch.device("meta"), torch.ScalarType.Float16);
-        var actual = model.state_dict().Select(p => $"{p.Key} [{string.Join(", ", p.Value.shape)}]").Order(StringComparer.Ordinal);
-        Assert.Equal(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Approved", "chatglm-6b.keys.txt")), actual);
+        ApprovedKeys.Check(model, "chatglm-6b");
     }
 
     [Theory]
@@ -45,8 +45,6 @@ public sealed class DecoderKeyShapeApprovalTests
     {
         var config = name.StartsWith("Qwen2") ? Qwen2_05B_Instruct : Llama3_8B;
         using var model = new LlamaForCausalLM(config, torch.device("meta"), torch.ScalarType.BFloat16);
-        var actual = model.state_dict().Select(p => $"{p.Key} [{string.Join(", ", p.Value.shape)}]").Order(StringComparer.Ordinal);
-        var approved = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Approved", $"{name}.keys.txt"));
-        Assert.Equal(approved, actual);
+        ApprovedKeys.Check(model, name);
     }
 }
