@@ -35,6 +35,7 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
         var sampling = Sampling(query);
         var stops = Stops(query.Stop);
         var conversation = Conversation.From(query.Messages);
+        if (conversation.System is null && !string.IsNullOrEmpty(bundle.DefaultSystem)) conversation = conversation with { System = bundle.DefaultSystem };
         int context = bundle.Model.MaxSequenceLength;
         var prompt = ChatPromptBuilder.Build(conversation, bundle.Format, bundle.Tokenizer, Math.Min(options.MaxInputTokens, context - 1));
         int maxTokens = query.MaxTokens ?? options.MaxTokens;

@@ -20,6 +20,11 @@ public sealed class ChatModelSlotOptions
     public string? Path { get; set; }
     /// <summary>`soulchat`, `chatml`, `llama3` or `chatglm`; empty chooses from the tokenizer's special tokens.</summary>
     public string? PromptFormat { get; set; }
+    /// <summary>
+    /// The system message when a request has none (e.g. Qwen2-Instruct's template default
+    /// "You are a helpful assistant."); empty: none.
+    /// </summary>
+    public string? SystemPrompt { get; set; }
 }
 
 /// <summary>`Host:*` configuration: admission control of the model's queue.</summary>

@@ -34,7 +34,10 @@ public static class ModelLoading
         return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, dtype, log), chat);
     }
 
-    static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
+    static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log) =>
+        LoadChatModel(slot, device, dtype, log) with { DefaultSystem = string.IsNullOrWhiteSpace(slot.SystemPrompt) ? null : slot.SystemPrompt };
+
+    static ChatBundle LoadChatModel(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
     {
         if (string.IsNullOrWhiteSpace(slot.Path))
         {
