@@ -38,7 +38,8 @@ public static class ChatEndpoints
         return app;
     }
 
-    sealed record Reply(string Id, long Created, string Model, PreparedChat Chat);
+    // Started: the Stopwatch timestamp when the handler began, the origin of latency metrics.
+    sealed record Reply(string Id, long Created, string Model, PreparedChat Chat, long Started);
 
     static async Task<IResult> ChatCompletions(ChatCompletionRequest request, ModelHost host, HttpContext context, ILoggerFactory logs)
     {
@@ -50,7 +51,8 @@ public static class ChatEndpoints
             CheckModel(request.Model, engine.Bundle.Name);
             if (request.N is not (null or 1))
                 throw InferenceException.Invalid($"n must be 1; this service returns one choice per request (n was {request.N}).", "n");
-            reply = new Reply($"chatcmpl-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), engine.Bundle.Name, engine.Prepare(Query(request)));
+            reply = new Reply($"chatcmpl-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), engine.Bundle.Name, engine.Prepare(Query(request)),
+                System.Diagnostics.Stopwatch.GetTimestamp());
         }
         catch (InferenceException e)
         {
@@ -79,6 +81,7 @@ public static class ChatEndpoints
         }
         LogResult(log, reply, result);
         if (result.FinishReason == Inference.Generation.FinishReason.Cancelled) return Results.Empty; // nobody is listening
+        Completed(reply, result);
         var notices = reply.Chat.Notices;
         return TypedResults.Ok(new ChatCompletion(reply.Id, "chat.completion", reply.Created, reply.Model,
             [new ChatChoice(0, new ChatReplyMessage("assistant", notices.Preamble + result.Text), FinishReason(result), notices.CrisisNotice is null ? null : true)],
@@ -119,8 +122,14 @@ public static class ChatEndpoints
         {
             await Send(response, Chunk(new ChatDelta(Role: "assistant", Content: ""), first: true), cancellation);
             if (notices.Preamble.Length > 0) await Send(response, Chunk(new ChatDelta(Content: notices.Preamble)), cancellation);
+            long? previous = null;
             await foreach (var delta in deltas.Reader.ReadAllAsync(cancellation))
+            {
+                if (previous is null) ServiceMetrics.FirstToken(ServiceMetrics.Tasks.Chat, reply.Started);
+                else ServiceMetrics.NextToken(ServiceMetrics.Tasks.Chat, System.Diagnostics.Stopwatch.GetElapsedTime(previous.Value));
+                previous = System.Diagnostics.Stopwatch.GetTimestamp();
                 await Send(response, Chunk(new ChatDelta(Content: delta)), cancellation);
+            }
             GenerationResult result;
             try
             {
@@ -134,6 +143,7 @@ public static class ChatEndpoints
                 return;
             }
             LogResult(log, reply, result);
+            Completed(reply, result);
             await Send(response, Chunk(new ChatDelta(), FinishReason(result)), cancellation);
             if (includeUsage)
                 await Send(response, new ChatCompletionChunk(reply.Id, "chat.completion.chunk", reply.Created, reply.Model, [], Usage(result)), cancellation);
@@ -183,6 +193,9 @@ public static class ChatEndpoints
     static string FinishReason(GenerationResult r) => r.FinishReason == Inference.Generation.FinishReason.Stop ? "stop" : "length";
 
     static ChatUsage Usage(GenerationResult r) => new(r.PromptTokens, r.CompletionTokens, r.PromptTokens + r.CompletionTokens);
+
+    static void Completed(Reply reply, GenerationResult result) =>
+        ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.Chat, reply.Started, result.PromptTokens, result.CompletionTokens);
 
     static void LogResult(ILogger log, Reply reply, GenerationResult r) =>
         log.LogInformation("Chat {Id}: {PromptTokens} prompt tokens ({DroppedTurns} old turns dropped), {CompletionTokens} generated, finish {Finish}, " +

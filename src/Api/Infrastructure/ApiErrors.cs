@@ -63,7 +63,7 @@ public static class ApiErrors
     public static JsonHttpResult<OpenAiErrorResponse> OpenAiError(HttpContext context, InferenceException error)
     {
         int status = StatusCode(error.Kind);
-        if (status is 429 or 503) context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
+        StatusHeaders(context, status, error);
         return TypedResults.Json(OpenAiEnvelope(status, error.Message, error.Parameter), statusCode: status);
     }
 
@@ -71,13 +71,14 @@ public static class ApiErrors
     {
         var type = status switch
         {
-            400 or 404 or 413 or 415 => "invalid_request_error",
+            400 or 401 or 404 or 413 or 415 => "invalid_request_error",
             429 => "rate_limit_error",
             503 => "service_unavailable_error",
             _ => "server_error",
         };
         var code = status switch
         {
+            401 => "invalid_api_key",
             404 when param == "model" => "model_not_found",
             429 => "rate_limit_exceeded",
             400 => "invalid_value",

@@ -43,4 +43,31 @@ public sealed class MetricsTests
         foreach (var name in new[] { "inference_time_to_first_token_seconds", "inference_inter_token_latency_seconds", "inference_generation_tokens_total" })
             Assert.Contains($"# TYPE {name} ", after); // declared for the chat routes, which feed them
     }
+
+    [Fact]
+    public async Task A_streamed_chat_completion_feeds_the_token_metrics()
+    {
+        using var factory = new ServiceFactory();
+        var client = await factory.StartedClient();
+        var before = await client.GetStringAsync("/metrics");
+        var response = await client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "demo-tiny-llama",
+            messages = new[] { new { role = "user", content = "Hello" } },
+            max_tokens = 6, temperature = 0, stream = true, stream_options = new { include_usage = true },
+        });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        var events = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        var usage = events.Select(e => e["data: ".Length..]).Where(d => d != "[DONE]")
+            .Select(d => System.Text.Json.JsonDocument.Parse(d).RootElement)
+            .Single(e => e.TryGetProperty("usage", out var u) && u.ValueKind == System.Text.Json.JsonValueKind.Object).GetProperty("usage");
+        var after = await client.GetStringAsync("/metrics");
+        double Delta(string series) => Sample(after, series) - Sample(before, series);
+
+        Assert.Equal(1, Delta("""inference_time_to_first_token_seconds_count{task="chat"}"""));
+        Assert.Equal(1, Delta("""inference_e2e_request_latency_seconds_count{task="chat"}"""));
+        Assert.Equal(usage.GetProperty("completion_tokens").GetInt32(), Delta("""inference_generation_tokens_total{task="chat"}"""));
+        Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32(), Delta("""inference_prompt_tokens_total{task="chat"}"""));
+    }
 }
