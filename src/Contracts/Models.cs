@@ -14,7 +14,7 @@ public sealed record ModelCard(
     [property: JsonPropertyName("object")] string Object,
     [property: JsonPropertyName("created"), Description("Unix time the model was loaded.")] long Created,
     [property: JsonPropertyName("owned_by")] string OwnedBy,
-    [property: JsonPropertyName("task"), Description("fill-mask or chat.")] string Task,
+    [property: JsonPropertyName("task"), Description("fill-mask, probe (a decoder such as BLOOM, for LRP2 evaluation) or chat.")] string Task,
     [property: JsonPropertyName("demo"), Description("True for the embedded demo model (random weights, meaningless output).")] bool Demo,
     [property: JsonPropertyName("layers"), Description("Number of transformer layers.")] int Layers,
     [property: JsonPropertyName("max_sequence_length"), Description("Longest input in tokens, special tokens included.")] int MaxSequenceLength);

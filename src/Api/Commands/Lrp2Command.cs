@@ -54,9 +54,9 @@ public static class Lrp2Command
         var language = LanguageCodes.Normalize(Required(options, "language"));
         var sentences = File.ReadLines(Required(options, "file")).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
         var progress = new ConsoleProgress($"vectors {language}");
-        var layers = LanguageVectorComputer.Compute(models.FillMaskModel, sentences, progress: (done, total) => progress.Report((done, total)));
+        var layers = LanguageVectorComputer.Compute(models.Probed, sentences, progress: (done, total) => progress.Report((done, total)));
         models.Projection.Store(language, sentences, layers);
-        Console.WriteLine($"{language}: {sentences.Length} sentences, {layers.Length} layers of {layers[0].Length} stored for {models.FillMaskModel.Name}");
+        Console.WriteLine($"{language}: {sentences.Length} sentences, {layers.Length} layers of {layers[0].Length} stored for {models.Probed.Name}");
         return 0;
     }
 
@@ -64,8 +64,8 @@ public static class Lrp2Command
     {
         var facts = ReadFacts(options);
         var layers = options.ContainsKey("lirp") ? new ProjectionRequest(true, int.Parse(options["lirp"]), int.Parse(Required(options, "lsrp"))) : null;
-        var report = await ProbeRun.EvaluateAsync(new ProbeEvaluator(models.FillMaskModel, models.Projection), models.Projection,
-            models.FillMaskModel.Name, facts, work => Task.FromResult(work()), layers, new ConsoleProgress("evaluate"));
+        var report = await ProbeRun.EvaluateAsync(new ProbeEvaluator(models.Probed, models.Projection), models.Projection,
+            models.Probed.Name, facts, work => Task.FromResult(work()), layers, new ConsoleProgress("evaluate"));
         var prefix = options.GetValueOrDefault("out", "lrp2-report");
         await File.WriteAllTextAsync(prefix + ".json", JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         await File.WriteAllTextAsync(prefix + ".md", report.ToMarkdown());
@@ -78,8 +78,8 @@ public static class Lrp2Command
     {
         var facts = ReadFacts(options);
         var output = Directory.CreateDirectory(options.GetValueOrDefault("out", "lrp2-layer-search")).FullName;
-        var evaluator = new ProbeEvaluator(models.FillMaskModel, models.Projection);
-        int layerCount = models.FillMaskModel.Model.LayerCount;
+        var evaluator = new ProbeEvaluator(models.Probed, models.Projection);
+        int layerCount = models.Probed.Model.LayerCount;
         var best = new Dictionary<string, int[]>();
         var table = new System.Text.StringBuilder("| language | best i | best j | Trans | Acc |\n|---|---:|---:|---:|---:|\n");
         foreach (var language in facts.Select(f => f.Language).Distinct().Where(l => l != LanguageCodes.English))
@@ -96,7 +96,7 @@ public static class Lrp2Command
         if (options.ContainsKey("save"))
         {
             models.Projection.SaveSearchedLayers(best);
-            Console.Error.WriteLine($"saved as the defaults for {models.FillMaskModel.Name} (below Projection:Layers in precedence)");
+            Console.Error.WriteLine($"saved as the defaults for {models.Probed.Name} (below Projection:Layers in precedence)");
         }
         Console.Error.WriteLine($"wrote heat maps (rows i, columns j) and tables to {output}");
         return 0;

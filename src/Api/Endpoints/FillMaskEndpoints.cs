@@ -30,7 +30,8 @@ public static class FillMaskEndpoints
         try
         {
             var language = LanguageCodes.Normalize(request.Language);
-            var engine = host.Models.FillMask;
+            var engine = host.Models.FillMask ?? throw InferenceException.Invalid(
+                $"{host.Models.Probed.Name} is a decoder: fill-mask needs a masked LM (BERT, XLM-R). Rank candidates with POST /v1/probes/evaluate.");
             var projection = request.Projection is { } p ? new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer) : null;
             var prepared = engine.Prepare(new FillMaskQuery(request.Text ?? "", request.TopK ?? 5, request.Targets, language, projection));
             var result = await batcher.SubmitAsync(prepared, cancellation);

@@ -31,7 +31,7 @@ public static class LanguageVectorEndpoints
     static Results<Ok<LanguageVectorsList>, ProblemHttpResult> List(ModelHost host, HttpContext context) => Handle(context, () =>
     {
         var models = host.Models;
-        return new LanguageVectorsList(models.FillMaskModel.Name, [.. models.Projection.List().Select(Info)]);
+        return new LanguageVectorsList(models.Probed.Name, [.. models.Projection.List().Select(Info)]);
     });
 
     static Results<Ok<LanguageVectorsInfo>, ProblemHttpResult> Get(string language, ModelHost host, HttpContext context) => Handle(context, () =>

@@ -21,9 +21,10 @@ public static class ModelsEndpoints
     {
         try
         {
-            var fillMask = host.Models.FillMaskModel;
-            var card = new ModelCard(fillMask.Name, "model", host.ReadySince.ToUnixTimeSeconds(), "local", "fill-mask",
-                fillMask.IsDemo, fillMask.Model.LayerCount, fillMask.MaxSequenceLength);
+            var probed = host.Models.Probed;
+            // A decoder in the probe slot (BLOOM) serves LRP2 probing, not fill-mask.
+            var card = new ModelCard(probed.Name, "model", host.ReadySince.ToUnixTimeSeconds(), "local", host.Models.FillMask is null ? "probe" : "fill-mask",
+                probed.IsDemo, probed.Model.LayerCount, probed.MaxSequenceLength);
             var cards = new List<ModelCard> { card };
             if (host.Models.Chat?.Bundle is { } chat)
                 cards.Add(new ModelCard(chat.Name, "model", host.ReadySince.ToUnixTimeSeconds(), "local", "chat",

@@ -32,9 +32,9 @@ public static class ProbeEndpoints
         {
             var facts = Facts(request);
             var models = host.Models;
-            var evaluator = new ProbeEvaluator(models.FillMaskModel, models.Projection);
+            var evaluator = new ProbeEvaluator(models.Probed, models.Projection);
             var layers = request.Projection is { } p ? new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer) : null;
-            var report = await ProbeRun.EvaluateAsync(evaluator, models.Projection, models.FillMaskModel.Name, facts,
+            var report = await ProbeRun.EvaluateAsync(evaluator, models.Projection, models.Probed.Name, facts,
                 work => host.RunAsync(_ => work(), cancellation), layers, cancellation: cancellation);
             ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.Probes, started);
             return TypedResults.Ok(new ProbeEvaluationResponse(report.Model, [.. report.Languages.Select(Row)], report.ToMarkdown()));

@@ -98,6 +98,43 @@ public sealed class ByteLevelBpeTokenizer : IChatTokenizer
         : merge.GetString()!;
 
     /// <summary>The Split regex of the pre-tokenizer (alone or in a Sequence), or GPT-2's for a regex-using ByteLevel.</summary>
+    /// <summary>
+    /// Hugging Face's Split with behavior "Isolated" keeps the text between matches as pieces too
+    /// (BLOOM's pattern leaves punctuation unmatched); a regex pre-tokenizer keeps only matches,
+    /// so the gaps get an alternative of their own: a run of characters where no match starts.
+    /// </summary>
+    internal static string IsolatedSplit(string pattern) => $"(?:{pattern})|(?:(?!(?:{pattern}))[\\s\\S])+";
+
+    /// <summary>
+    /// Oniguruma (tokenizers' regex engine) nests character classes: `[^(\s|[.,])]` excludes `.` and `,`.
+    /// .NET reads the inner `[` as a literal and closes the class early, so nested classes are merged
+    /// into their parent: `[^(\s|.,)]`.
+    /// </summary>
+    internal static string FlattenNestedClasses(string pattern)
+    {
+        var result = new StringBuilder(pattern.Length);
+        int depth = 0;
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            char c = pattern[i];
+            if (c == '\\' && i + 1 < pattern.Length)
+            {
+                result.Append(c).Append(pattern[++i]);
+                continue;
+            }
+            if (c == '[')
+            {
+                if (++depth > 1) continue;                 // an inner class opens: its members join the outer one
+                result.Append(c);
+                if (i + 1 < pattern.Length && pattern[i + 1] == '^') result.Append(pattern[++i]);
+                continue;
+            }
+            if (c == ']' && depth > 0 && --depth > 0) continue; // an inner class closes
+            result.Append(c);
+        }
+        return result.ToString();
+    }
+
     static string PreTokenizerPattern(JsonElement root, string source)
     {
         var pre = root.GetProperty("pre_tokenizer");
@@ -105,7 +142,8 @@ public sealed class ByteLevelBpeTokenizer : IChatTokenizer
         foreach (var step in steps)
         {
             var kind = step.GetProperty("type").GetString();
-            if (kind == "Split" && step.GetProperty("pattern").TryGetProperty("Regex", out var regex)) return regex.GetString()!;
+            if (kind == "Split" && step.GetProperty("pattern").TryGetProperty("Regex", out var regex))
+                return IsolatedSplit(FlattenNestedClasses(regex.GetString()!));
             if (kind == "ByteLevel" && (!step.TryGetProperty("use_regex", out var use) || use.GetBoolean())) return Gpt2Pattern;
         }
         throw new CheckpointException($"{source}: the pre_tokenizer has neither a Split regex nor a regex-using ByteLevel step.");

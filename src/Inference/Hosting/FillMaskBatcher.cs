@@ -84,7 +84,7 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
             LastBatchSize = batch.Count;
             try
             {
-                var results = models.FillMask.Run([.. batch.Select(w => w.Query)]);
+                var results = models.FillMask!.Run([.. batch.Select(w => w.Query)]);
                 for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(results[i]);
                 BatchRan?.Invoke(batch.Count);
             }

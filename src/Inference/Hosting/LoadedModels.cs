@@ -9,25 +9,29 @@ namespace Service.Inference.Hosting;
 /// <summary>Everything the host loaded; owned by the host's thread, handed to each job.</summary>
 public sealed class LoadedModels : IDisposable
 {
-    public LoadedModels(MaskedLmBundle fillMask, FillMaskOptions fillMaskOptions, ProjectionOptions projectionOptions, ILogger log,
+    /// <param name="probed">The `Models:FillMask` slot: a masked LM (fill-mask and LRP2) or BLOOM (LRP2 probing only).</param>
+    public LoadedModels(IProbedModel probed, FillMaskOptions fillMaskOptions, ProjectionOptions projectionOptions, ILogger log,
         ChatBundle? chat = null, ChatOptions? chatOptions = null)
     {
-        FillMaskModel = fillMask;
-        Projection = new ProjectionService(fillMask, projectionOptions, log);
-        FillMask = new FillMaskEngine(fillMask, fillMaskOptions, Projection);
+        Probed = probed;
+        Projection = new ProjectionService(probed, projectionOptions, log);
+        FillMask = probed is MaskedLmBundle masked ? new FillMaskEngine(masked, fillMaskOptions, Projection) : null;
         Chat = chat is null ? null : new ChatEngine(chat, chatOptions ?? new());
     }
 
-    public MaskedLmBundle FillMaskModel { get; }
-    /// <summary>LRP2 language vectors of the fill-mask model.</summary>
+    /// <summary>The model LRP2 probes: the masked LM, or a decoder (BLOOM).</summary>
+    public IProbedModel Probed { get; }
+    /// <summary>LRP2 language vectors of the probed model.</summary>
     public ProjectionService Projection { get; }
-    public FillMaskEngine FillMask { get; }
+    /// <summary>Fill-mask, when the probed model is a masked LM.</summary>
+    public FillMaskEngine? FillMask { get; }
+    public MaskedLmBundle? FillMaskModel => Probed as MaskedLmBundle;
     /// <summary>The chat model, when one is loaded.</summary>
     public ChatEngine? Chat { get; }
 
     public void Dispose()
     {
-        FillMaskModel.Model.Dispose();
+        Probed.Model.Dispose();
         Chat?.Bundle.Model.Dispose();
     }
 }

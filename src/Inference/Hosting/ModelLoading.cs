@@ -19,7 +19,7 @@ public static class ModelLoading
         log.LogInformation("Inference on {Device} in {DType} with {Threads} threads ({Backend} backend)",
             device, dtype, TorchSharp.torch.get_num_threads(), TorchRuntime.BackendName);
 
-        MaskedLmBundle bundle;
+        IProbedModel bundle;
         if (string.IsNullOrWhiteSpace(models.FillMask.Path))
         {
             bundle = DemoMaskedLm.Create(device, dtype);
@@ -27,11 +27,20 @@ public static class ModelLoading
         }
         else
         {
-            bundle = MaskedLanguageModelLoader.Load(models.FillMask.Path, device, dtype);
-            log.LogInformation("Fill-mask model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
+            bundle = LoadProbed(models.FillMask.Path, device, dtype);
+            log.LogInformation("Probe model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
                 bundle.Name, models.FillMask.Path, bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize);
         }
         return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, dtype, log), chat);
+    }
+
+    /// <summary>BERT / XLM-R for fill-mask and LRP2, or BLOOM (model_type "bloom") for LRP2 probing.</summary>
+    static IProbedModel LoadProbed(string path, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype)
+    {
+        var checkpoint = Checkpoints.CheckpointDirectory.Open(path);
+        return Models.Bloom.BloomLoader.IsBloom(checkpoint)
+            ? Models.Bloom.BloomBundle.Load(checkpoint, device, dtype)
+            : MaskedLanguageModelLoader.Load(path, device, dtype);
     }
 
     static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log) =>

@@ -105,7 +105,7 @@ public sealed class FillMaskBatcherTests
         host.Start();
         await host.Loaded;
         var batcher = new FillMaskBatcher(host, new FillMaskBatchingOptions());
-        var engine = host.Models.FillMask;
+        var engine = host.Models.FillMask!;
         var queries = new[] { "Paris is the capital of [MASK].", "[MASK] is a city.", "Berlin ist die [MASK] von Deutschland." }
             .Select(t => engine.Prepare(new FillMaskQuery(t, TopK: 5))).ToArray();
 
@@ -120,7 +120,7 @@ public sealed class FillMaskBatcherTests
 
         for (int i = 0; i < queries.Length; i++)
         {
-            var single = await host.RunAsync(m => m.FillMask.Run([queries[i]])[0]);
+            var single = await host.RunAsync(m => m.FillMask!.Run([queries[i]])[0]);
             Assert.Equal(single.Masks[0].Predictions.Select(p => p.Token), batched[i].Masks[0].Predictions.Select(p => p.Token));
             Assert.All(single.Masks[0].Predictions.Zip(batched[i].Masks[0].Predictions), p => Assert.Equal(p.First.Score, p.Second.Score, 1e-6));
         }
@@ -137,7 +137,7 @@ public sealed class FillMaskBatcherTests
         host.Start();
         await host.Loaded;
         var batcher = new FillMaskBatcher(host, new FillMaskBatchingOptions());
-        var result = await batcher.SubmitAsync(host.Models.FillMask.Prepare(new FillMaskQuery("[MASK] is a city.")));
+        var result = await batcher.SubmitAsync(host.Models.FillMask!.Prepare(new FillMaskQuery("[MASK] is a city.")));
         Assert.Equal(1, batcher.LastBatchSize);
         Assert.Equal(5, result.Masks[0].Predictions.Count);
     }
