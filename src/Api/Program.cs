@@ -10,12 +10,14 @@ builder.Services.AddInference(builder.Configuration);
 builder.Services.AddApiErrors();
 builder.Services.AddApiDocumentation();
 builder.AddServiceSecurity();
+builder.AddRequestDeadline();
 
 var app = builder.Build();
 app.UseServiceMetrics();
 app.UseServiceRequestLogging(); // outside the error mapping, so it logs the final status
 app.UseApiErrors();
 app.UseServiceSecurity();
+app.UseRequestTimeouts();
 app.UseApiDocumentation();
 app.MapHealthEndpoints();
 app.MapModelsEndpoints();

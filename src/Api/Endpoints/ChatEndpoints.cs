@@ -34,7 +34,10 @@ public static class ChatEndpoints
             .Produces<OpenAiErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status429TooManyRequests)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status503ServiceUnavailable);
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status503ServiceUnavailable)
+            // No Host:RequestTimeoutSeconds here: a reply is bounded by max_tokens, streams may rightly run
+            // long, and a departed client already stops the generation at its next step.
+            .DisableRequestTimeout();
         return app;
     }
 

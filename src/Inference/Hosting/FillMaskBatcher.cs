@@ -57,6 +57,7 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
             _drainQueued = true;
         }
         if (queueDrain) QueueDrain(fromHostThread: false);
+        waiting.Result.CancelWith(cancellation); // TakeBatch then drops it unrun
         return waiting.Result.Task;
     }
 

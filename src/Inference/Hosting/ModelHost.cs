@@ -126,9 +126,19 @@ public sealed class ModelHost : IDisposable
         void Execute(LoadedModels models);
     }
 
-    sealed class Job<T>(Func<LoadedModels, T> work, CancellationToken cancellation) : IJob
+    sealed class Job<T> : IJob
     {
         readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        readonly Func<LoadedModels, T> work;
+        readonly CancellationToken cancellation;
+
+        public Job(Func<LoadedModels, T> work, CancellationToken cancellation)
+        {
+            this.work = work;
+            this.cancellation = cancellation;
+            _result.CancelWith(cancellation);
+        }
+
         public Task<T> Result => _result.Task;
 
         public void Execute(LoadedModels models)
