@@ -20,6 +20,7 @@ app.UseApiDocumentation();
 app.MapHealthEndpoints();
 app.MapModelsEndpoints();
 app.MapFillMaskEndpoints();
+app.MapChatEndpoints();
 app.MapLanguageVectorEndpoints();
 app.MapProbeEndpoints();
 await app.RunAsync();

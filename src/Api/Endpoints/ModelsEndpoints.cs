@@ -24,7 +24,11 @@ public static class ModelsEndpoints
             var fillMask = host.Models.FillMaskModel;
             var card = new ModelCard(fillMask.Name, "model", host.ReadySince.ToUnixTimeSeconds(), "local", "fill-mask",
                 fillMask.IsDemo, fillMask.Model.LayerCount, fillMask.MaxSequenceLength);
-            return TypedResults.Ok(new ModelList("list", [card]));
+            var cards = new List<ModelCard> { card };
+            if (host.Models.Chat?.Bundle is { } chat)
+                cards.Add(new ModelCard(chat.Name, "model", host.ReadySince.ToUnixTimeSeconds(), "local", "chat",
+                    chat.IsDemo, chat.Model.LayerCount, chat.Model.MaxSequenceLength));
+            return TypedResults.Ok(new ModelList("list", cards));
         }
         catch (InferenceException e)
         {

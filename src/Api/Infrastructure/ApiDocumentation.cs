@@ -42,6 +42,8 @@ public static class ApiDocumentation
                 concrete.Description = description.Description;
             if (context.Type == typeof(FillMaskRequest))
                 concrete.Examples = [JsonNode.Parse("""{"text": "Paris is the capital of [MASK].", "top_k": 5, "language": "en"}""")!];
+            if (context.Type == typeof(ChatCompletionRequest))
+                concrete.Examples = [JsonNode.Parse("""{"model": "demo-tiny-llama", "messages": [{"role": "user", "content": "我最近睡不着，怎么办？"}], "max_tokens": 64}""")!];
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Service.Contracts;
 using Service.Inference.Hosting;
 
 namespace Service.Api.Infrastructure;
@@ -56,6 +57,35 @@ public static class ApiErrors
         return TypedResults.Problem(error.Message, statusCode: status, title: Title(status), extensions: extensions);
     }
 
+    /// <summary>The OpenAI-compatible routes answer errors in OpenAI's envelope, so that OpenAI clients show the message.</summary>
+    public static bool IsOpenAiRoute(HttpContext context) => context.Request.Path.StartsWithSegments("/v1/chat");
+
+    public static JsonHttpResult<OpenAiErrorResponse> OpenAiError(HttpContext context, InferenceException error)
+    {
+        int status = StatusCode(error.Kind);
+        if (status is 429 or 503) context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
+        return TypedResults.Json(OpenAiEnvelope(status, error.Message, error.Parameter), statusCode: status);
+    }
+
+    public static OpenAiErrorResponse OpenAiEnvelope(int status, string message, string? param)
+    {
+        var type = status switch
+        {
+            400 or 404 or 413 or 415 => "invalid_request_error",
+            429 => "rate_limit_error",
+            503 => "service_unavailable_error",
+            _ => "server_error",
+        };
+        var code = status switch
+        {
+            404 when param == "model" => "model_not_found",
+            429 => "rate_limit_exceeded",
+            400 => "invalid_value",
+            _ => null,
+        };
+        return new OpenAiErrorResponse(new OpenAiError(message, type, param, code));
+    }
+
     public static IServiceCollection AddApiErrors(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = FrameworkDefaults);
@@ -108,6 +138,11 @@ public static class ApiErrors
             if (status >= 500) log.LogError(exception, "Unhandled failure on {Path}", context.Request.Path);
             StatusHeaders(context, status, exception);
             context.Response.StatusCode = status;
+            if (IsOpenAiRoute(context))
+            {
+                await context.Response.WriteAsJsonAsync(OpenAiEnvelope(status, detail, (exception as InferenceException)?.Parameter), cancellationToken);
+                return true;
+            }
             return await problems.TryWriteAsync(new ProblemDetailsContext
             {
                 HttpContext = context,

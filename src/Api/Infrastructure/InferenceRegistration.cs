@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Service.Inference.Chat;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
 using Service.Inference.Projection;
@@ -8,7 +9,7 @@ namespace Service.Api.Infrastructure;
 
 public static class InferenceRegistration
 {
-    /// <summary>Binds Models, Inference, FillMask and Host options and registers the model host.</summary>
+    /// <summary>Binds Models, Inference, FillMask, Chat and Host options and registers the model host.</summary>
     public static IServiceCollection AddInference(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ModelsOptions>().BindConfiguration("Models");
@@ -18,15 +19,17 @@ public static class InferenceRegistration
         services.AddOptions<ProjectionOptions>().BindConfiguration("Projection");
         services.AddOptions<FillMaskBatchingOptions>().BindConfiguration("FillMask:Batching");
         services.AddSingleton(sp => new FillMaskBatcher(sp.GetRequiredService<ModelHost>(), sp.GetRequiredService<IOptions<FillMaskBatchingOptions>>().Value));
+        services.AddOptions<ChatOptions>().BindConfiguration("Chat");
         services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<IOptions<ModelsOptions>>().Value;
             var inference = sp.GetRequiredService<IOptions<InferenceOptions>>().Value;
             var fillMask = sp.GetRequiredService<IOptions<FillMaskOptions>>().Value;
             var projection = sp.GetRequiredService<IOptions<ProjectionOptions>>().Value;
+            var chat = sp.GetRequiredService<IOptions<ChatOptions>>().Value;
             var loadLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Service.Inference.ModelLoading");
             return new ModelHost(
-                () => ModelLoading.Load(models, inference, fillMask, projection, loadLog),
+                () => ModelLoading.Load(models, inference, fillMask, projection, loadLog, chat),
                 sp.GetRequiredService<IOptions<ModelHostOptions>>().Value,
                 sp.GetRequiredService<ILogger<ModelHost>>());
         });

@@ -10,6 +10,22 @@ namespace Service.Inference.Checkpoints;
 /// </summary>
 public static class WeightLoader
 {
+    /// <summary>Loads a freshly built model, disposes it if loading fails, and returns it in eval mode.</summary>
+    public static T LoadNew<T>(T model, CheckpointDirectory checkpoint, Func<string, string?> moduleKey) where T : nn.Module
+    {
+        try
+        {
+            Load(model, checkpoint, moduleKey);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+
     /// <param name="moduleKey">Maps a checkpoint key to a state-dict key, or null for a key the task ignores.</param>
     public static void Load(nn.Module module, CheckpointDirectory checkpoint, Func<string, string?> moduleKey)
     {

@@ -4,12 +4,27 @@ namespace Service.Inference.Hosting;
 public sealed class ModelsOptions
 {
     public ModelSlotOptions FillMask { get; set; } = new();
+    public ChatModelSlotOptions Chat { get; set; } = new();
 }
 
 public sealed class ModelSlotOptions
 {
     /// <summary>Hugging Face checkpoint directory; empty serves the embedded demo model.</summary>
     public string? Path { get; set; }
+}
+
+/// <summary>`Models:Chat:*`: the chat model's checkpoint and how its prompts are written.</summary>
+public sealed class ChatModelSlotOptions
+{
+    /// <summary>Hugging Face checkpoint directory of the decoder; empty serves the embedded demo model.</summary>
+    public string? Path { get; set; }
+    /// <summary>`soulchat`, `chatml`, `llama3` or `chatglm`; empty chooses from the tokenizer's special tokens.</summary>
+    public string? PromptFormat { get; set; }
+    /// <summary>
+    /// The system message when a request has none (e.g. Qwen2-Instruct's template default
+    /// "You are a helpful assistant."); empty: none.
+    /// </summary>
+    public string? SystemPrompt { get; set; }
 }
 
 /// <summary>`Host:*` configuration: admission control of the model's queue.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Service.Inference.Chat;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;
 using Service.Inference.Models;
@@ -10,7 +11,7 @@ namespace Service.Inference.Hosting;
 /// <summary>Builds the host's models from configuration (runs on the host's thread).</summary>
 public static class ModelLoading
 {
-    public static LoadedModels Load(ModelsOptions models, InferenceOptions inference, FillMaskOptions fillMask, ProjectionOptions projection, ILogger log)
+    public static LoadedModels Load(ModelsOptions models, InferenceOptions inference, FillMaskOptions fillMask, ProjectionOptions projection, ILogger log, ChatOptions? chat = null)
     {
         var device = TorchRuntime.ResolveDevice(inference.Device);
         var dtype = TorchRuntime.ResolveDType(inference.DType);
@@ -30,6 +31,23 @@ public static class ModelLoading
             log.LogInformation("Fill-mask model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
                 bundle.Name, models.FillMask.Path, bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize);
         }
-        return new LoadedModels(bundle, fillMask, projection, log);
+        return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, dtype, log), chat);
+    }
+
+    static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log) =>
+        LoadChatModel(slot, device, dtype, log) with { DefaultSystem = string.IsNullOrWhiteSpace(slot.SystemPrompt) ? null : slot.SystemPrompt };
+
+    static ChatBundle LoadChatModel(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
+    {
+        if (string.IsNullOrWhiteSpace(slot.Path))
+        {
+            var demo = DemoChatModel.Create(device, dtype, slot.PromptFormat);
+            log.LogWarning("Models:Chat:Path is not set: serving the embedded demo chat model {Model} (random weights, meaningless replies) with the {Format} prompt format", demo.Name, demo.Format.Name);
+            return demo;
+        }
+        var chat = ChatModelLoader.Load(slot.Path, slot.PromptFormat, device, dtype);
+        log.LogInformation("Chat model {Model} loaded from {Path}: {Layers} layers, vocabulary {Vocab}, context {Context}, {Format} prompt format",
+            chat.Name, slot.Path, chat.Model.LayerCount, chat.Model.VocabSize, chat.Model.MaxSequenceLength, chat.Format.Name);
+        return chat;
     }
 }

@@ -36,16 +36,7 @@ public static class MaskedLanguageModelLoader
             throw new CheckpointException($"{directory}: the tokenizer has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}.");
 
         var model = new BertForMaskedLM(config, device, dtype);
-        try
-        {
-            WeightLoader.Load(model, checkpoint, model.ModuleKey);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        model.eval();
+        WeightLoader.LoadNew(model, checkpoint, model.ModuleKey);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         return new MaskedLmBundle(name, IsDemo: false, model, tokenizer, CheckpointFingerprint.Of(checkpoint));
     }

@@ -13,16 +13,6 @@ public static class BloomLoader
         var config = checkpoint.ReadConfig<BloomConfig>();
         config.Validate(checkpoint.File("config.json"));
         var model = new BloomForCausalLM(config, device, dtype);
-        try
-        {
-            WeightLoader.Load(model, checkpoint, BloomForCausalLM.ModuleKey);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        model.eval();
-        return model;
+        return WeightLoader.LoadNew(model, checkpoint, BloomForCausalLM.ModuleKey);
     }
 }

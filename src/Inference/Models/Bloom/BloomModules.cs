@@ -36,26 +36,11 @@ public sealed class BloomAttention : nn.Module
     }
 }
 
-public sealed class BloomMLP : nn.Module
-{
-    readonly Linear dense_h_to_4h, dense_4h_to_h;
-
-    public BloomMLP(BloomConfig c, Device device, ScalarType dtype) : base(nameof(BloomMLP))
-    {
-        dense_h_to_4h = nn.Linear(c.HiddenSize, 4 * c.HiddenSize, device: device, dtype: dtype);
-        dense_4h_to_h = nn.Linear(4 * c.HiddenSize, c.HiddenSize, device: device, dtype: dtype);
-        RegisterComponents();
-    }
-
-    // BLOOM's gelu is the tanh approximation.
-    public Tensor forward(Tensor x) => dense_4h_to_h.forward(F.gelu(dense_h_to_4h.forward(x), GELU.Approximate.tanh));
-}
-
 public sealed class BloomBlock : nn.Module
 {
     readonly LayerNorm input_layernorm, post_attention_layernorm;
     readonly BloomAttention self_attention;
-    readonly BloomMLP mlp;
+    readonly TanhGeluMlp mlp; // BLOOM's gelu is the tanh approximation
     readonly bool _residualPostLayerNorm;
 
     public BloomBlock(BloomConfig c, Device device, ScalarType dtype) : base(nameof(BloomBlock))
@@ -63,7 +48,7 @@ public sealed class BloomBlock : nn.Module
         input_layernorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEpsilon, device: device, dtype: dtype);
         self_attention = new BloomAttention(c, device, dtype);
         post_attention_layernorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEpsilon, device: device, dtype: dtype);
-        mlp = new BloomMLP(c, device, dtype);
+        mlp = new TanhGeluMlp(c.HiddenSize, 4 * c.HiddenSize, device, dtype);
         _residualPostLayerNorm = c.ResidualPostLayerNorm;
         RegisterComponents();
     }

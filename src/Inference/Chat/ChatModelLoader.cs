@@ -1,0 +1,70 @@
+using Service.Inference.Checkpoints;
+using Service.Inference.Models;
+using Service.Inference.Models.Llama;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Chat;
+
+/// <summary>Loads a chat checkpoint directory: decoder weights, byte-level BPE tokenizer, prompt format, end-of-sequence ids.</summary>
+public static class ChatModelLoader
+{
+    public static ChatBundle Load(string directory, string? promptFormat, Device device, ScalarType dtype)
+    {
+        var checkpoint = CheckpointDirectory.Open(directory);
+        var tokenizer = LoadTokenizer(checkpoint);
+        var format = ChooseFormat(promptFormat, tokenizer, directory);
+        var model = CausalLanguageModelLoader.Load(checkpoint, device, dtype);
+        var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format));
+    }
+
+    /// <summary>ChatGLM's SentencePiece `ice_text.model`, or a byte-level BPE `tokenizer.json` (Qwen2, Llama 3).</summary>
+    static IChatTokenizer LoadTokenizer(CheckpointDirectory checkpoint)
+    {
+        var config = checkpoint.Has("tokenizer_config.json") ? checkpoint.File("tokenizer_config.json") : null;
+        if (CausalLanguageModelLoader.IsChatGlm(checkpoint))
+        {
+            if (!checkpoint.Has("ice_text.model"))
+                throw new CheckpointException($"{checkpoint.Path} has no ice_text.model, which a ChatGLM-6B checkpoint needs.");
+            return ChatGlmTokenizer.Load(checkpoint.File("ice_text.model"), config);
+        }
+        if (!checkpoint.Has("tokenizer.json"))
+            throw new CheckpointException($"{checkpoint.Path} has no tokenizer.json; chat models need a byte-level BPE tokenizer.json (Qwen2, Llama 3).");
+        return ByteLevelBpeTokenizer.Load(checkpoint.File("tokenizer.json"), config);
+    }
+
+    /// <summary>The configured format, or one the tokenizer reveals (ChatGLM, ChatML, Llama 3), else SoulChat's plain text.</summary>
+    public static IPromptFormat ChooseFormat(string? configured, IChatTokenizer tokenizer, string source)
+    {
+        IPromptFormat format;
+        try
+        {
+            format = !string.IsNullOrWhiteSpace(configured) ? PromptFormats.Get(configured)
+                : tokenizer is ChatGlmTokenizer ? PromptFormats.Get("chatglm")
+                : tokenizer.SpecialTokenId("<|im_start|>") is not null ? PromptFormats.Get("chatml")
+                : tokenizer.SpecialTokenId("<|eot_id|>") is not null ? PromptFormats.Get("llama3")
+                : PromptFormats.Get("soulchat");
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(e.Message);
+        }
+        var missing = format.SpecialTokens.Where(t => tokenizer.SpecialTokenId(t) is null).ToList();
+        if (missing.Count > 0)
+            throw new CheckpointException($"{source}: the {format.Name} prompt format needs the special token(s) {string.Join(", ", missing)}, which the tokenizer does not have; set Models:Chat:PromptFormat to a format of this model.");
+        return format;
+    }
+
+    /// <summary>config.json's and generation_config.json's eos_token_id, the tokenizer's eos_token, and the format's end-of-turn tokens.</summary>
+    static HashSet<int> EndOfSequenceIds(CheckpointDirectory checkpoint, IChatTokenizer tokenizer, IPromptFormat format)
+    {
+        var ids = new HashSet<int>();
+        if (checkpoint.Config.RootElement.TryGetProperty("eos_token_id", out var configured)) ids.UnionWith(LlamaConfig.TokenIds(configured));
+        using (var generation = CheckpointDirectory.ReadJson(checkpoint.File("generation_config.json")))
+            if (generation is not null && generation.RootElement.TryGetProperty("eos_token_id", out var eos))
+                ids.UnionWith(LlamaConfig.TokenIds(eos));
+        if (tokenizer.EndOfSequenceId is int t) ids.Add(t);
+        foreach (var token in format.EndOfTurnTokens) ids.Add(tokenizer.SpecialTokenId(token)!.Value);
+        return ids;
+    }
+}

@@ -1,0 +1,51 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Generation;
+
+/// <summary>
+/// The keys and values one request has computed so far, per layer. It belongs to the request, never
+/// to the shared module: the model writes into it during a forward and reads it back. Buffers are
+/// allocated once at full capacity (prompt + max new tokens), so a decode step copies one position
+/// instead of concatenating the whole history; they live outside every dispose scope until
+/// <see cref="Dispose"/>. A model whose positions depend on the prompt (ChatGLM) derives from it
+/// to keep that per-request state here too.
+/// </summary>
+public class KvCache(int layers, int capacity) : IDisposable
+{
+    readonly Tensor?[] _keys = new Tensor?[layers];
+    readonly Tensor?[] _values = new Tensor?[layers];
+
+    /// <summary>Positions already cached; the next token's position.</summary>
+    public int Length { get; private set; }
+    public int Capacity => capacity;
+
+    /// <summary>
+    /// Stores a step's keys and values [B, kvh, t, hs] of one layer at positions Length..Length+t-1 and
+    /// returns views of everything cached for that layer [B, kvh, Length + t, hs].
+    /// </summary>
+    public (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
+    {
+        long t = keys.shape[2];
+        if (Length + t > capacity)
+            throw new InvalidOperationException($"The KV cache holds {capacity} positions; {Length} are used and {t} more were written.");
+        var k = _keys[layer] ??= Allocate(keys);
+        var v = _values[layer] ??= Allocate(values);
+        k.narrow(2, Length, t).copy_(keys);
+        v.narrow(2, Length, t).copy_(values);
+        return (k.narrow(2, 0, Length + t), v.narrow(2, 0, Length + t));
+    }
+
+    /// <summary>Called once per forward, after every layer appended its t positions.</summary>
+    public void Advance(int t) => Length += t;
+
+    Tensor Allocate(Tensor like) =>
+        torch.zeros([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
+
+    public void Dispose()
+    {
+        foreach (var t in _keys.Concat(_values)) t?.Dispose();
+        Array.Clear(_keys);
+        Array.Clear(_values);
+    }
+}

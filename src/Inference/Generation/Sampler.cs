@@ -1,0 +1,79 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Generation;
+
+/// <summary>How to pick each next token. Temperature 0 means greedy; a seed makes the draws repeatable.</summary>
+public sealed record SamplingParameters(double Temperature, double TopP, int? TopK = null, double RepetitionPenalty = 1.0, long? Seed = null)
+{
+    public bool IsGreedy => Temperature == 0;
+}
+
+/// <summary>
+/// Small pure functions over a logits row [V] (float64, CPU), applied in transformers' order:
+/// repetition penalty, temperature, top-k, top-p, then a draw. Filters return new logits with the
+/// excluded tokens at -inf; nothing here knows about models.
+/// </summary>
+public static class Sampler
+{
+    /// <summary>Picks the next token id from one logits row.</summary>
+    public static int Next(Tensor logits, SamplingParameters p, IEnumerable<int> previous, Generator generator)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = logits.to(ScalarType.Float64).cpu();
+        if (p.RepetitionPenalty != 1.0) x = RepetitionPenalty(x, previous, p.RepetitionPenalty);
+        if (p.IsGreedy) return Greedy(x);
+        x = Temperature(x, p.Temperature);
+        if (p.TopK is int k) x = TopK(x, k);
+        if (p.TopP < 1.0) x = TopP(x, p.TopP);
+        return Draw(x, generator);
+    }
+
+    /// <summary>The highest logit; among equal logits, the lowest id.</summary>
+    public static int Greedy(Tensor logits) => (int)logits.argmax().item<long>();
+
+    public static Tensor Temperature(Tensor logits, double temperature) => logits / temperature;
+
+    /// <summary>
+    /// CTRL's penalty as transformers applies it to every token seen so far (prompt included):
+    /// positive logits divided, negative ones multiplied.
+    /// </summary>
+    public static Tensor RepetitionPenalty(Tensor logits, IEnumerable<int> previous, double penalty)
+    {
+        var seenIds = previous.Distinct().Select(i => (long)i).ToArray();
+        if (seenIds.Length == 0) return logits;
+        var ids = torch.tensor(seenIds, device: logits.device);
+        var seen = logits.index_select(0, ids);
+        return logits.clone().index_copy_(0, ids, torch.where(seen < 0, seen * penalty, seen / penalty));
+    }
+
+    /// <summary>Keeps the k highest logits, and every logit tied with the k-th.</summary>
+    public static Tensor TopK(Tensor logits, int k)
+    {
+        if (k <= 0 || k >= logits.shape[0]) return logits;
+        var kth = logits.topk(k).values[-1];
+        return logits.masked_fill(logits < kth, double.NegativeInfinity);
+    }
+
+    /// <summary>
+    /// Nucleus: the smallest set of most probable tokens whose probability mass reaches p. Tokens tied
+    /// with the last one admitted are admitted too, so the set never depends on how a sort orders ties.
+    /// </summary>
+    public static Tensor TopP(Tensor logits, double p)
+    {
+        var probs = logits.softmax(-1);
+        var sorted = probs.sort(descending: true).Values;
+        var below = sorted.cumsum(0) < p - 1e-12; // positions before the mass reaches p
+        long last = Math.Min(below.sum().item<long>(), sorted.shape[0] - 1);
+        var threshold = sorted[last];
+        return logits.masked_fill(probs < threshold, double.NegativeInfinity);
+    }
+
+    /// <summary>Draws one id from softmax(logits) with the request's own generator.</summary>
+    public static int Draw(Tensor logits, Generator generator) =>
+        (int)logits.softmax(-1).multinomial(1, generator: generator).item<long>();
+
+    /// <summary>A CPU generator for one request: seeded when the request asks, otherwise from a random seed.</summary>
+    public static Generator NewGenerator(long? seed) =>
+        new((ulong)(seed ?? Random.Shared.NextInt64()), torch.CPU);
+}

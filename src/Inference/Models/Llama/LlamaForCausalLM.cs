@@ -1,0 +1,49 @@
+using Service.Inference.Generation;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Models.Llama;
+
+/// <summary>
+/// LlamaForCausalLM and Qwen2ForCausalLM (`model.*`, `lm_head.weight`): one decoder, the differences
+/// (q/k/v biases, tied head, rope scaling) read from the config. The module holds weights only;
+/// everything a request accumulates lives in its <see cref="KvCache"/>.
+/// </summary>
+public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel
+{
+    readonly LlamaModel model;
+    readonly Linear? lm_head; // null when tied to the input embeddings
+
+    public LlamaConfig Config { get; }
+    public Device Device { get; }
+
+    public LlamaForCausalLM(LlamaConfig config, Device device, ScalarType dtype) : base(nameof(LlamaForCausalLM))
+    {
+        Config = config;
+        Device = device;
+        model = new LlamaModel(config, device, dtype);
+        lm_head = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public int LayerCount => Config.NumHiddenLayers;
+    public int VocabSize => Config.VocabSize;
+    public int MaxSequenceLength => Config.MaxPositionEmbeddings;
+
+    public KvCache NewCache(int capacity) => new(Config.NumHiddenLayers, capacity);
+
+    /// <summary>Final hidden states [B, T, H] of new tokens [B, T]; positions continue from the cache.</summary>
+    public Tensor Forward(Tensor inputIds, KvCache cache, HiddenStateIntervention? intervention = null) =>
+        model.forward(inputIds, cache, intervention);
+
+    /// <summary>Vocabulary logits [..., V] for hidden states [..., H]: the head runs only where it is needed.</summary>
+    public Tensor Logits(Tensor hidden) => lm_head?.forward(hidden) ?? nn.functional.linear(hidden, model.EmbeddingWeight);
+
+    /// <summary>
+    /// Checkpoint key to state-dict key: names are identical; a tied checkpoint that still stores
+    /// `lm_head.weight` (a copy of the embeddings) has it skipped.
+    /// </summary>
+    public string? ModuleKey(string checkpointKey) =>
+        lm_head is null && checkpointKey == "lm_head.weight" ? null : checkpointKey;
+}
