@@ -51,7 +51,7 @@ public static class BenchmarkProgram
         log.WriteLine($"{machine.CpuModel}, {machine.LogicalCpus} CPUs, load {machine.LoadAtStart}");
         var limits = MachineLimits.Measure(settings, log);
         var fillMask = await FillMaskBenchmark.RunAsync(settings, limits, log);
-        ChatReport? chat = null;
+        var chat = await ChatBenchmark.RunAsync(settings, limits, log);
         return new BenchmarkReport(settings, machine, limits, command, started, clock.Elapsed, MachineInfo.CurrentLoad(), fillMask, chat);
     }
 }

@@ -130,7 +130,7 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
 
         md.AppendLine("## Chat");
         md.AppendLine();
-        if (Chat is null) md.AppendLine("Not measured in this run: this build has no chat model.");
+        if (Chat is null) md.AppendLine("Not measured in this run.");
         else Chat.AppendMarkdown(md, Limits);
         md.AppendLine();
 
@@ -150,7 +150,8 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
             md.AppendLine($"| chat service (load, prefill, decode, streams) | {chat.WeightBytes / 1e6:F0} | {chat.KvBudgetBytes / 1e6:F0} | {chat.PeakResidentBytes / 1e6:F0} | {(double)chat.PeakResidentBytes / (chat.WeightBytes + chat.KvBudgetBytes):F2}x |");
         md.AppendLine();
         md.AppendLine($"Peak RSS is VmHWM of this process, {(f.PeakWasReset ? "reset (`/proc/self/clear_refs`) before each phase's service started" : "NOT resettable here, so it is the process-wide peak")}; " +
-            $"it includes the .NET runtime, ASP.NET Core and the benchmark's own client (RSS before the fill-mask load: {f.ResidentBeforeLoadBytes / 1e6:F0} MB). " +
+            $"it includes the .NET runtime, ASP.NET Core and the benchmark's own client (RSS before the fill-mask load: {f.ResidentBeforeLoadBytes / 1e6:F0} MB" +
+            (Chat is { } before ? $"; before the chat load, with the fill-mask service disposed: {before.ResidentBeforeLoadBytes / 1e6:F0} MB" : "") + "). " +
             $"RSS before the throughput runs {f.ResidentBeforeLoadRunBytes / 1e6:F0} MB, after {f.LoadRunRequests} requests {f.ResidentAfterLoadRunBytes / 1e6:F0} MB.");
         md.AppendLine();
 

@@ -1,4 +1,5 @@
 using Service.Inference.Models.Bert;
+using Service.Inference.Models.Llama;
 
 namespace Service.Benchmarks;
 
@@ -18,6 +19,18 @@ public sealed record BenchmarkSettings
     public required int[] FillMaskConcurrency { get; init; }
     public required TimeSpan ThroughputDuration { get; init; }
 
+    public required LlamaConfig ChatConfig { get; init; }
+    /// <summary>Prompt length for prefill and time to first token (the service's prompt budget is set to it).</summary>
+    public required int ChatPromptTokens { get; init; }
+    public required int ChatPrefillIterations { get; init; }
+    /// <summary>Tokens of the batch-1 decode run and of the single HTTP stream.</summary>
+    public required int ChatDecodeTokens { get; init; }
+    /// <summary>Tokens per stream in the concurrency runs.</summary>
+    public required int ChatStreamTokens { get; init; }
+    public required int[] ChatConcurrency { get; init; }
+    /// <summary>The reply budget (Chat:MaxTokens default) that sizes a request's KV cache.</summary>
+    public int ChatMaxTokens { get; init; } = 512;
+
     public static BenchmarkSettings Full => new()
     {
         Quick = false,
@@ -30,6 +43,12 @@ public sealed record BenchmarkSettings
         LatencyIterations = 60,
         FillMaskConcurrency = [1, 4, 16],
         ThroughputDuration = TimeSpan.FromSeconds(15),
+        ChatConfig = ChatCheckpoint.Qwen2(vocab: 151936, hidden: 896, layers: 24, heads: 14, kvHeads: 2, intermediate: 4864, positions: 32768),
+        ChatPromptTokens = 1536,
+        ChatPrefillIterations = 3,
+        ChatDecodeTokens = 64,
+        ChatStreamTokens = 24,
+        ChatConcurrency = [1, 4, 8],
     };
 
     public static BenchmarkSettings QuickRun => new()
@@ -44,6 +63,12 @@ public sealed record BenchmarkSettings
         LatencyIterations = 5,
         FillMaskConcurrency = [1, 4, 16],
         ThroughputDuration = TimeSpan.FromMilliseconds(400),
+        ChatConfig = ChatCheckpoint.Qwen2(vocab: 1200, hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 128, positions: 1024),
+        ChatPromptTokens = 96,
+        ChatPrefillIterations = 2,
+        ChatDecodeTokens = 8,
+        ChatStreamTokens = 4,
+        ChatConcurrency = [1, 4, 8],
     };
 
     static BertConfig Bert(int vocab, int hidden, int layers, int heads, int intermediate, int positions) => new()
