@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Service.Benchmarks;
+
+/// <summary>
+/// `dotnet run -c Release --project tests/Benchmarks -- [--quick] [--out BENCHMARKS.md]`: measures the
+/// machine's limits, then fill-mask and chat against them, and writes the Markdown report and its plot.
+/// </summary>
+public static class BenchmarkProgram
+{
+    /// <summary>Hand-written notes after this line of an existing report survive a rerun.</summary>
+    public const string NotesMarker = "<!-- notes: kept when the benchmark rewrites this file -->";
+
+    public static async Task<int> Main(string[] args)
+    {
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        bool quick = args.Contains("--quick");
+        int outIndex = Array.IndexOf(args, "--out");
+        string? output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
+        var unknown = args.Where((a, i) => a != "--quick" && a != "--out" && !(i > 0 && args[i - 1] == "--out")).ToArray();
+        if (unknown.Length > 0 || (outIndex >= 0 && output is null))
+        {
+            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick] [--out BENCHMARKS.md]");
+            return 2;
+        }
+        var command = "dotnet run -c Release --project tests/Benchmarks --" + (quick ? " --quick" : "") + (output is null ? "" : $" --out {Path.GetFileName(output)}");
+        var report = await RunAsync(quick ? BenchmarkSettings.QuickRun : BenchmarkSettings.Full, command, Console.Out);
+        var markdown = report.ToMarkdown();
+        if (output is null)
+        {
+            Console.WriteLine(markdown);
+            return 0;
+        }
+        var full = Path.GetFullPath(output);
+        if (File.Exists(full) && File.ReadAllText(full) is var old && old.IndexOf(NotesMarker, StringComparison.Ordinal) is int at and >= 0)
+            markdown += old[at..];
+        File.WriteAllText(full, markdown);
+        File.WriteAllBytes(Path.Combine(Path.GetDirectoryName(full)!, BenchmarkReport.PlotFile), report.RenderPlot());
+        Console.WriteLine($"Wrote {full} and {BenchmarkReport.PlotFile}");
+        return 0;
+    }
+
+    /// <summary>The whole run: limits, fill-mask, chat. The smoke test calls this with the quick settings.</summary>
+    public static async Task<BenchmarkReport> RunAsync(BenchmarkSettings settings, string command, TextWriter log)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var machine = MachineInfo.Describe();
+        log.WriteLine($"{machine.CpuModel}, {machine.LogicalCpus} CPUs, load {machine.LoadAtStart}");
+        var limits = MachineLimits.Measure(settings, log);
+        var fillMask = await FillMaskBenchmark.RunAsync(settings, limits, log);
+        var chat = await ChatBenchmark.RunAsync(settings, limits, log);
+        return new BenchmarkReport(settings, machine, limits, command, started, clock.Elapsed, MachineInfo.CurrentLoad(), fillMask, chat);
+    }
+}

@@ -1,0 +1,79 @@
+using Service.Inference.Models.Bert;
+using Service.Inference.Models.Llama;
+
+namespace Service.Benchmarks;
+
+/// <summary>Shapes and iteration counts: the full run (issue 5's shapes) or the quick smoke run (tiny shapes, seconds).</summary>
+public sealed record BenchmarkSettings
+{
+    public required bool Quick { get; init; }
+    public required int GemmSize { get; init; }
+    public required long CopyBytes { get; init; }
+    public required int MatVecSize { get; init; }
+    public required int MachineIterations { get; init; }
+
+    public required BertConfig FillMaskConfig { get; init; }
+    /// <summary>Tokens per fill-mask query, [CLS] and [SEP] included.</summary>
+    public required int QueryTokens { get; init; }
+    public required int LatencyIterations { get; init; }
+    public required int[] FillMaskConcurrency { get; init; }
+    public required TimeSpan ThroughputDuration { get; init; }
+
+    public required LlamaConfig ChatConfig { get; init; }
+    /// <summary>Prompt length for prefill and time to first token (the service's prompt budget is set to it).</summary>
+    public required int ChatPromptTokens { get; init; }
+    public required int ChatPrefillIterations { get; init; }
+    /// <summary>Tokens of the batch-1 decode run and of the single HTTP stream.</summary>
+    public required int ChatDecodeTokens { get; init; }
+    /// <summary>Tokens per stream in the concurrency runs.</summary>
+    public required int ChatStreamTokens { get; init; }
+    public required int[] ChatConcurrency { get; init; }
+    /// <summary>The reply budget (Chat:MaxTokens default) that sizes a request's KV cache.</summary>
+    public int ChatMaxTokens { get; init; } = 512;
+
+    public static BenchmarkSettings Full => new()
+    {
+        Quick = false,
+        GemmSize = 2048,
+        CopyBytes = 1L << 30,
+        MatVecSize = 4096,
+        MachineIterations = 10,
+        FillMaskConfig = Bert(vocab: 119547, hidden: 768, layers: 12, heads: 12, intermediate: 3072, positions: 512),
+        QueryTokens = 16,
+        LatencyIterations = 60,
+        FillMaskConcurrency = [1, 4, 16],
+        ThroughputDuration = TimeSpan.FromSeconds(15),
+        ChatConfig = ChatCheckpoint.Qwen2(vocab: 151936, hidden: 896, layers: 24, heads: 14, kvHeads: 2, intermediate: 4864, positions: 32768),
+        ChatPromptTokens = 1536,
+        ChatPrefillIterations = 3,
+        ChatDecodeTokens = 64,
+        ChatStreamTokens = 24,
+        ChatConcurrency = [1, 4, 8],
+    };
+
+    public static BenchmarkSettings QuickRun => new()
+    {
+        Quick = true,
+        GemmSize = 256,
+        CopyBytes = 16L << 20,
+        MatVecSize = 512,
+        MachineIterations = 3,
+        FillMaskConfig = Bert(vocab: 600, hidden: 64, layers: 2, heads: 4, intermediate: 128, positions: 64),
+        QueryTokens = 16,
+        LatencyIterations = 5,
+        FillMaskConcurrency = [1, 4, 16],
+        ThroughputDuration = TimeSpan.FromMilliseconds(400),
+        ChatConfig = ChatCheckpoint.Qwen2(vocab: 1200, hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 128, positions: 1024),
+        ChatPromptTokens = 96,
+        ChatPrefillIterations = 2,
+        ChatDecodeTokens = 8,
+        ChatStreamTokens = 4,
+        ChatConcurrency = [1, 4, 8],
+    };
+
+    static BertConfig Bert(int vocab, int hidden, int layers, int heads, int intermediate, int positions) => new()
+    {
+        ModelType = "bert", Architectures = ["BertForMaskedLM"], VocabSize = vocab, HiddenSize = hidden, NumHiddenLayers = layers,
+        NumAttentionHeads = heads, IntermediateSize = intermediate, MaxPositionEmbeddings = positions, TypeVocabSize = 2, PadTokenId = 0,
+    };
+}

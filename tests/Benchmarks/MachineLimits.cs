@@ -1,0 +1,54 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Service.Benchmarks;
+
+/// <summary>The machine's limits, measured in the same run as the benchmarks they bound.</summary>
+/// <param name="GemmFlopsPerSecond">Square float32 matmul rate with one intra-op thread per core.</param>
+/// <param name="CopyBytesPerSecond">Large tensor copy, bytes read plus bytes written per second.</param>
+/// <param name="MatVecBytesPerSecond">Batch-1 float32 matrix-vector product: matrix bytes streamed per second.</param>
+public sealed record MachineLimits(int Threads, int GemmSize, double GemmFlopsPerSecond, long CopyBytes, double CopyBytesPerSecond,
+    int MatVecSize, double MatVecBytesPerSecond)
+{
+    public static MachineLimits Measure(BenchmarkSettings settings, TextWriter log)
+    {
+        int threads = Environment.ProcessorCount;
+        torch.set_num_threads(threads);
+        using var mode = torch.inference_mode();
+
+        int n = settings.GemmSize;
+        double gemm;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var a = torch.randn(n, n);
+            var b = torch.randn(n, n);
+            var times = Benchmarks.Measure.Times(3, settings.MachineIterations, () => { using var c = a.mm(b); });
+            gemm = 2.0 * n * n * n / (Benchmarks.Measure.Median(times) / 1000);
+        }
+        log.WriteLine($"GEMM {n}x{n} float32, {threads} threads: {gemm / 1e9:F1} GFLOP/s");
+
+        long elements = settings.CopyBytes / sizeof(float);
+        double copy;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var source = torch.rand(elements);
+            var target = torch.empty(elements);
+            var times = Benchmarks.Measure.Times(2, settings.MachineIterations, () => target.copy_(source));
+            copy = 2.0 * elements * sizeof(float) / (Benchmarks.Measure.Median(times) / 1000);
+        }
+        log.WriteLine($"Copy {settings.CopyBytes >> 20} MiB: {copy / 1e9:F1} GB/s (read + write)");
+
+        int m = settings.MatVecSize;
+        double matvec;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var w = torch.randn(m, m);
+            var x = torch.randn(1, m);
+            // As nn.Linear does it: y = x W^T, W stored [out, in].
+            var times = Benchmarks.Measure.Times(3, settings.MachineIterations * 4, () => { using var y = nn.functional.linear(x, w); });
+            matvec = (double)m * m * sizeof(float) / (Benchmarks.Measure.Median(times) / 1000);
+        }
+        log.WriteLine($"Batch-1 matvec {m}x{m}: {matvec / 1e9:F1} GB/s of weights");
+        return new MachineLimits(threads, n, gemm, settings.CopyBytes, copy, m, matvec);
+    }
+}
