@@ -73,8 +73,8 @@ public static class FillMaskBenchmark
             log.WriteLine($"Service ready in {service.LoadTime.TotalSeconds:F1} s at {service.BaseAddress}");
             var host = service.Host;
 
-            var (weightBytes, bytesPerQuery) = await host.RunAsync(m => WeightBytes((nn.Module)m.FillMaskModel.Model));
-            int tokens = await host.RunAsync(m => m.FillMask.Prepare(new FillMaskQuery(EnglishQuery)).InputIds.Length);
+            var (weightBytes, bytesPerQuery) = await host.RunAsync(m => WeightBytes((nn.Module)m.FillMaskModel!.Model));
+            int tokens = await host.RunAsync(m => m.FillMask!.Prepare(new FillMaskQuery(EnglishQuery)).InputIds.Length);
             if (tokens != settings.QueryTokens)
                 throw new InvalidOperationException($"The query is {tokens} tokens, not {settings.QueryTokens}.");
             double flops = EncoderFlops(config, tokens) + HeadFlops(config, masks: 1);
@@ -150,7 +150,7 @@ public static class FillMaskBenchmark
     static async Task<LatencyFigures> EngineLatency(ModelHost host, FillMaskQuery query, int warm, int n)
     {
         // Prepare (tokenize, plan LRP2) and Run (tensors) as a request does, timed on the host's thread.
-        var samples = await host.RunAsync(m => Measure.Times(warm, n, () => m.FillMask.Run([m.FillMask.Prepare(query)])));
+        var samples = await host.RunAsync(m => Measure.Times(warm, n, () => m.FillMask!.Run([m.FillMask!.Prepare(query)])));
         return new LatencyFigures(Measure.Median(samples), Measure.Percentile(samples, 95), n);
     }
 
@@ -208,8 +208,8 @@ public static class FillMaskBenchmark
     {
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
-        var module = (nn.Module)models.FillMaskModel.Model;
-        var model = models.FillMaskModel.Model;
+        var module = (nn.Module)models.FillMaskModel!.Model;
+        var model = models.FillMaskModel!.Model;
         var p = module.named_parameters().ToDictionary(x => x.name, x => x.parameter);
         string prefix = c.IsRoberta ? "roberta" : "bert";
         Tensor W(string name) => p[$"{prefix}.encoder.layer.0.{name}"];
