@@ -10,10 +10,11 @@ using Service.Inference.Hosting;
 namespace Service.Api.Endpoints;
 
 /// <summary>
-/// `POST /v1/chat/completions`, OpenAI-compatible. Generation runs on the model host's thread as one
-/// job; in streaming mode the job pushes text deltas into a channel that this handler turns into
-/// server-sent events, so no tensor and no dispose scope ever meets an await. The request's abort
-/// token reaches the generation loop, which stops within one decode step when the client leaves.
+/// `POST /v1/chat/completions`, OpenAI-compatible. Generation joins the continuously batched decode of
+/// <see cref="ChatScheduler"/> on the model host's thread; in streaming mode it pushes text deltas into a
+/// channel that this handler turns into server-sent events, so no tensor and no dispose scope ever
+/// meets an await. The request's abort token reaches the scheduler, which drops the sequence at its
+/// next step when the client leaves.
 /// Message text is never logged: only ids, sizes and timings.
 /// </summary>
 public static class ChatEndpoints
@@ -44,7 +45,7 @@ public static class ChatEndpoints
     // Started: the Stopwatch timestamp when the handler began, the origin of latency metrics.
     sealed record Reply(string Id, long Created, string Model, PreparedChat Chat, long Started);
 
-    static async Task<IResult> ChatCompletions(ChatCompletionRequest request, ModelHost host, HttpContext context, ILoggerFactory logs)
+    static async Task<IResult> ChatCompletions(ChatCompletionRequest request, ModelHost host, ChatScheduler scheduler, HttpContext context, ILoggerFactory logs)
     {
         var log = logs.CreateLogger("Service.Api.Chat");
         Reply reply;
@@ -64,14 +65,14 @@ public static class ChatEndpoints
         if (reply.Chat.Notices.CrisisNotice is not null) context.Response.Headers[CrisisHeader] = "true";
         if (request.Stream == true)
         {
-            await Stream(context, host, reply, request.StreamOptions?.IncludeUsage == true, log);
+            await Stream(context, host, scheduler, reply, request.StreamOptions?.IncludeUsage == true, log);
             return Results.Empty;
         }
         var cancellation = context.RequestAborted;
         GenerationResult result;
         try
         {
-            result = await host.RunAsync(models => models.Chat!.Generate(reply.Chat, _ => { }, cancellation), cancellation);
+            result = await scheduler.SubmitAsync(reply.Chat, _ => { }, cancellation);
         }
         catch (InferenceException e)
         {
@@ -91,25 +92,21 @@ public static class ChatEndpoints
             Usage(result), host.Models.Chat!.Options.Safety.AiDisclosure is { Length: > 0 } d ? d : null));
     }
 
-    static async Task Stream(HttpContext context, ModelHost host, Reply reply, bool includeUsage, ILogger log)
+    static async Task Stream(HttpContext context, ModelHost host, ChatScheduler scheduler, Reply reply, bool includeUsage, ILogger log)
     {
         var cancellation = context.RequestAborted;
         var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         Task<GenerationResult> job;
         try
         {
-            job = host.RunAsync(models =>
-            {
-                try { return models.Chat!.Generate(reply.Chat, delta => deltas.Writer.TryWrite(delta), cancellation); }
-                finally { deltas.Writer.TryComplete(); }
-            }, cancellation);
+            job = scheduler.SubmitAsync(reply.Chat, delta => deltas.Writer.TryWrite(delta), cancellation);
         }
         catch (InferenceException e)
         {
             await ApiErrors.OpenAiError(context, e).ExecuteAsync(context);
             return;
         }
-        // A job skipped in the queue (its caller left) never runs, so its finally cannot end the channel.
+        // The reply's last delta is written before the job completes (both on the host thread).
         _ = job.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
 
         var response = context.Response;

@@ -9,7 +9,7 @@ namespace Service.Api.Infrastructure;
 
 public static class InferenceRegistration
 {
-    /// <summary>Binds Models, Inference, FillMask, Chat and Host options and registers the model host.</summary>
+    /// <summary>Binds Models, Inference, FillMask, Chat and Host options and registers the model host and its batchers.</summary>
     public static IServiceCollection AddInference(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ModelsOptions>().BindConfiguration("Models");
@@ -20,6 +20,8 @@ public static class InferenceRegistration
         services.AddOptions<FillMaskBatchingOptions>().BindConfiguration("FillMask:Batching");
         services.AddSingleton(sp => new FillMaskBatcher(sp.GetRequiredService<ModelHost>(), sp.GetRequiredService<IOptions<FillMaskBatchingOptions>>().Value));
         services.AddOptions<ChatOptions>().BindConfiguration("Chat");
+        services.AddOptions<ChatBatchingOptions>().BindConfiguration("Chat:Batching");
+        services.AddSingleton(sp => new ChatScheduler(sp.GetRequiredService<ModelHost>(), sp.GetRequiredService<IOptions<ChatBatchingOptions>>().Value));
         services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<IOptions<ModelsOptions>>().Value;

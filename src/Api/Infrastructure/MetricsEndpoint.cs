@@ -13,6 +13,7 @@ public static class MetricsEndpoint
     public static void UseServiceMetrics(this WebApplication app)
     {
         app.Services.GetRequiredService<FillMaskBatcher>().BatchRan += size => ServiceMetrics.FillMaskBatchSize.Observe(size);
+        app.Services.GetRequiredService<ChatScheduler>().BatchRan += size => ServiceMetrics.ChatBatchSize.Observe(size);
         app.Use(async (context, next) =>
         {
             long start = Stopwatch.GetTimestamp();
@@ -38,10 +39,13 @@ public static class MetricsEndpoint
         app.MapGet("/metrics", Scrape).ExcludeFromDescription();
     }
 
-    static async Task Scrape(HttpContext context, ModelHost host, FillMaskBatcher batcher)
+    static async Task Scrape(HttpContext context, ModelHost host, FillMaskBatcher batcher, ChatScheduler chat)
     {
         ServiceMetrics.QueueSize.Set(host.QueueLength);
         ServiceMetrics.FillMaskWaiting.Set(batcher.WaitingCount);
+        ServiceMetrics.ChatWaiting.Set(chat.WaitingCount);
+        ServiceMetrics.ChatRunning.Set(chat.RunningCount);
+        ServiceMetrics.KvCacheUsage.Set(chat.BudgetBytes == 0 ? 0 : (double)chat.ReservedBytes / chat.BudgetBytes);
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         await ServiceMetrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
     }

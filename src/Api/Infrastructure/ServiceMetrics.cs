@@ -56,6 +56,20 @@ public static class ServiceMetrics
         "Queries in each fill-mask forward pass.",
         new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
 
+    // vLLM's names: num_requests_waiting / num_requests_running / kv cache usage.
+    public static readonly Gauge ChatWaiting = Factory.CreateGauge("inference_chat_requests_waiting",
+        "Chat requests waiting to join the decode batch (Chat:Batching:MaxWaiting bounds it; beyond that, 429).");
+
+    public static readonly Gauge ChatRunning = Factory.CreateGauge("inference_chat_requests_running",
+        "Chat requests in the running batch (Chat:Batching:MaxBatchSize bounds it).");
+
+    public static readonly Gauge KvCacheUsage = Factory.CreateGauge("inference_kv_cache_usage_ratio",
+        "Share of the KV cache budget (Chat:Batching:KvCacheBudgetMB) reserved by running chat requests, 0 to 1.");
+
+    public static readonly Histogram ChatBatchSize = Factory.CreateHistogram("inference_chat_batch_size",
+        "Sequences in each chat decode step.",
+        new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64] });
+
     // ---- Requests served by a model (vLLM's e2e latency and token counters) ----
 
     public static readonly Histogram EndToEndLatency = Factory.CreateHistogram("inference_e2e_request_latency_seconds",

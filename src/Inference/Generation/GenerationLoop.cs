@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Service.Inference.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,9 +17,10 @@ public enum FinishReason { Stop, Length, Cancelled }
 public sealed record GenerationResult(string Text, int PromptTokens, int CompletionTokens, FinishReason FinishReason, double PrefillMs, double DecodeMs);
 
 /// <summary>
-/// Prefill, then one token at a time with the request's KV cache. Runs on the model host's thread:
-/// every step's tensors die with that step's dispose scope, and the cancellation token is checked
-/// before every forward, so a caller that leaves frees the host within one step.
+/// One request from prefill to its last token, alone: the whole prompt in one forward, then one token
+/// per step. Runs on the model host's thread; the cancellation token is checked before every
+/// forward, so a caller that leaves frees the host within one step. The service batches concurrent
+/// requests through <see cref="Hosting.ChatScheduler"/>, which drives the same <see cref="DecodingSequence"/>.
 /// </summary>
 public static class GenerationLoop
 {
@@ -30,42 +30,14 @@ public static class GenerationLoop
     public static GenerationResult Run(ICausalLanguageModel model, GenerationRequest request, Func<IReadOnlyList<int>, string> decode,
         Func<string, string>? clean, Action<string> onDelta, CancellationToken cancellation)
     {
-        using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
-        using var cache = model.NewCache(request.PromptIds.Length + request.MaxNewTokens);
-        using var generator = Sampler.NewGenerator(request.Sampling.Seed);
-        var reply = new ReplyText(request.StopStrings, clean);
-        var generated = new List<int>(request.MaxNewTokens);
-        var finish = FinishReason.Length;
-        var clock = Stopwatch.StartNew();
-        double prefillMs = 0;
-        int endOfSequence = 0; // counted as a completion token, never decoded
-        int[] next = request.PromptIds;
-        while (generated.Count < request.MaxNewTokens)
+        using var sequence = new DecodingSequence(model, request, decode, clean, onDelta, cancellation);
+        while (sequence.Finished is null)
         {
-            if (cancellation.IsCancellationRequested) { finish = FinishReason.Cancelled; break; }
-            int id = NextToken(model, next, cache, request.Sampling, request.PromptIds.Concat(generated), generator);
-            if (prefillMs == 0) prefillMs = clock.Elapsed.TotalMilliseconds;
-            if (request.EndOfSequenceIds.Contains(id)) { finish = FinishReason.Stop; endOfSequence = 1; break; }
-            generated.Add(id);
-            var delta = reply.Update(decode(generated));
-            if (delta.Length > 0) onDelta(delta);
-            if (reply.Stopped) { finish = FinishReason.Stop; break; }
-            next = [id];
+            if (cancellation.IsCancellationRequested) sequence.Cancel();
+            else if (sequence.IsPrefilling) sequence.Prefill(int.MaxValue);
+            else DecodeStep.Run(model, [sequence]);
         }
-        var last = reply.Finish(decode(generated));
-        if (last.Length > 0 && finish != FinishReason.Cancelled) onDelta(last);
-        var result = new GenerationResult(reply.Text, request.PromptIds.Length, generated.Count + endOfSequence, finish, prefillMs, clock.Elapsed.TotalMilliseconds - prefillMs);
-        GenerationMetrics.Record(result);
-        return result;
-    }
-
-    static int NextToken(ICausalLanguageModel model, int[] ids, KvCache cache, SamplingParameters sampling, IEnumerable<int> seen, Generator generator)
-    {
-        using var step = torch.NewDisposeScope();
-        var input = torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length], device: model.Device);
-        var hidden = model.Forward(input, cache);            // [1, T, H]
-        var logits = model.Logits(hidden[0, -1]);            // [V]: the head runs on the last position only
-        return Sampler.Next(logits, sampling, seen, generator);
+        return sequence.Complete();
     }
 }

@@ -40,7 +40,8 @@ public class KvCache(int layers, int capacity) : IDisposable
     public void Advance(int t) => Length += t;
 
     Tensor Allocate(Tensor like) =>
-        torch.zeros([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
+        // Uninitialised: only positions below Length are ever read.
+        torch.empty([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
 
     public void Dispose()
     {

@@ -68,6 +68,11 @@ public sealed class ChatGlmForConditionalGeneration : nn.Module, ICausalLanguage
 
     public KvCache NewCache(int capacity) => new ChatGlmCache(Config.NumLayers, capacity);
 
+    public long KvBytesPerPosition => 2L * Config.NumLayers * Config.HiddenSize * lm_head.weight!.ElementSize;
+
+    /// <summary>The prompt's context attends both ways (prefix-LM), so no part of it can run before the rest arrives.</summary>
+    public bool CanChunkPrefill => false;
+
     public Tensor Forward(Tensor inputIds, KvCache cache, HiddenStateIntervention? intervention = null)
     {
         var state = cache as ChatGlmCache ?? throw new ArgumentException("ChatGLM needs the cache from its own NewCache.", nameof(cache));

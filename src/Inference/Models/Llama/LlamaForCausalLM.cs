@@ -33,9 +33,14 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel
 
     public KvCache NewCache(int capacity) => new(Config.NumHiddenLayers, capacity);
 
+    public long KvBytesPerPosition => 2L * Config.NumHiddenLayers * Config.KeyValueHeads * Config.HeadDim * model.EmbeddingWeight.ElementSize;
+
     /// <summary>Final hidden states [B, T, H] of new tokens [B, T]; positions continue from the cache.</summary>
     public Tensor Forward(Tensor inputIds, KvCache cache, HiddenStateIntervention? intervention = null) =>
-        model.forward(inputIds, cache, intervention);
+        model.forward(inputIds, [cache], intervention);
+
+    /// <summary>One new token per sequence [B, 1], each continuing its own cache: the weights are read once for all B.</summary>
+    public Tensor DecodeBatch(Tensor inputIds, IReadOnlyList<KvCache> caches) => model.forward(inputIds, caches, null);
 
     /// <summary>Vocabulary logits [..., V] for hidden states [..., H]: the head runs only where it is needed.</summary>
     public Tensor Logits(Tensor hidden) => lm_head?.forward(hidden) ?? nn.functional.linear(hidden, model.EmbeddingWeight);

@@ -49,23 +49,39 @@ public sealed class LlamaAttention : nn.Module
         RegisterComponents();
     }
 
-    /// <param name="x">[B, T, H], the T newest positions.</param>
-    /// <param name="mask">[T, past + T] bool (true = attend), or null for a single new position.</param>
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache cache)
+    /// <param name="x">[B, T, H], the T newest positions of B sequences, row b continuing caches[b].</param>
+    /// <param name="cos">Rotary cos [B, 1, T, hs] (sin likewise), each row at its own positions.</param>
+    /// <param name="mask">[T, past + T] bool (true = attend) when B = 1 and T > 1; null when every query sees the whole cache.</param>
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, IReadOnlyList<KvCache> caches)
     {
         long b = x.shape[0], t = x.shape[1];
         Tensor Heads(Tensor y, int heads) => y.view(b, t, heads, _headDim).transpose(1, 2); // [B, h, T, hs]
         var q = RotaryEmbedding.Apply(Heads(q_proj.forward(x), _heads), cos, sin);
         var k = RotaryEmbedding.Apply(Heads(k_proj.forward(x), _kvHeads), cos, sin);
-        var (keys, values) = cache.Append(_layer, k, Heads(v_proj.forward(x), _kvHeads)); // [B, kvh, S, hs]
-        int groups = _heads / _kvHeads;
-        if (groups > 1)
-        {
-            keys = keys.repeat_interleave(groups, dim: 1);   // [B, h, S, hs], as transformers' repeat_kv
-            values = values.repeat_interleave(groups, dim: 1);
-        }
-        var context = F.scaled_dot_product_attention(q, keys, values, mask); // [B, h, T, hs]
+        var v = Heads(v_proj.forward(x), _kvHeads);
+        // The projections above ran once for the whole batch (one pass over the weights); attention is
+        // per sequence, because each reads its own cache of its own length.
+        var context = b == 1
+            ? Attend(q, k, v, mask, caches[0])
+            : torch.cat(Enumerable.Range(0, (int)b).Select(i => Attend(q.narrow(0, i, 1), k.narrow(0, i, 1), v.narrow(0, i, 1), mask, caches[i])).ToArray(), 0);
         return o_proj.forward(context.transpose(1, 2).reshape(b, t, _heads * _headDim));
+    }
+
+    /// <summary>
+    /// One sequence's attention [1, h, T, hs] over its cache. Grouped-query heads are not expanded:
+    /// the queries of the heads sharing a KV head are stacked along the query axis
+    /// ([1, kvh, groups * T, hs]), which is the same arithmetic as transformers' repeat_kv without
+    /// copying every cached key and value groups times per step.
+    /// </summary>
+    Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, KvCache cache)
+    {
+        long t = q.shape[2];
+        int groups = _heads / _kvHeads;
+        var (keys, values) = cache.Append(_layer, k, v); // [1, kvh, S, hs]
+        var stacked = q.reshape(1, _kvHeads, groups * t, _headDim);   // head kv * groups + g, query g * T + i
+        var groupMask = mask is null || groups == 1 ? mask : mask.repeat(groups, 1); // [groups * T, S]
+        var context = F.scaled_dot_product_attention(stacked, keys, values, groupMask);
+        return context.reshape(1, _heads, t, _headDim);
     }
 }
 
@@ -101,9 +117,9 @@ public sealed class LlamaDecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache cache)
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, IReadOnlyList<KvCache> caches)
     {
-        var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache);
+        var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask, caches);
         return h + mlp.forward(post_attention_layernorm.forward(h));
     }
 }
@@ -127,23 +143,31 @@ public sealed class LlamaModel : nn.Module
 
     public Tensor EmbeddingWeight => embed_tokens.weight!;
 
-    /// <summary>Final hidden states [B, T, H] of the T new tokens [B, T], which follow the cache's positions.</summary>
-    public Tensor forward(Tensor inputIds, KvCache cache, HiddenStateIntervention? intervention)
+    /// <summary>
+    /// Final hidden states [B, T, H] of new tokens [B, T]; row b continues caches[b] from its own length.
+    /// Several rows (a decode batch) must each bring one token; a prompt (T > 1) comes alone.
+    /// </summary>
+    public Tensor forward(Tensor inputIds, IReadOnlyList<KvCache> caches, HiddenStateIntervention? intervention)
     {
-        long t = inputIds.shape[1];
-        int past = cache.Length;
-        var positions = torch.arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device);
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        if (b != caches.Count) throw new ArgumentException($"{b} rows of input ids but {caches.Count} caches.", nameof(caches));
+        if (b > 1 && t > 1) throw new ArgumentException("A batch of sequences decodes one token each; prefill prompts one at a time.", nameof(inputIds));
+        var offsets = torch.tensor(caches.Select(c => (long)c.Length).ToArray(), device: inputIds.device).unsqueeze(1); // [B, 1]
+        var positions = offsets + torch.arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);  // [B, T]
         var x = embed_tokens.forward(inputIds);
-        var (cos, sin) = rotary_emb.forward(positions, x.dtype);
+        var (cos, sin) = rotary_emb.forward(positions, x.dtype); // [B, T, hs]
+        cos = cos.unsqueeze(1);
+        sin = sin.unsqueeze(1);
         // New position i sees cached positions and new ones up to itself; one new token sees everything.
-        var mask = t == 1 ? null : torch.arange(past + t, device: inputIds.device).unsqueeze(0) <= positions.unsqueeze(1); // [T, past + T]
+        int past = caches[0].Length;
+        var mask = t == 1 ? null : torch.arange(past + t, device: inputIds.device).unsqueeze(0) <= positions[0].unsqueeze(1); // [T, past + T]
         if (intervention is not null) x = intervention(0, x);
         for (int k = 0; k < layers.Count; k++)
         {
-            x = layers[k].forward(x, cos, sin, mask, cache);
+            x = layers[k].forward(x, cos, sin, mask, caches);
             if (intervention is not null) x = intervention(k + 1, x);
         }
-        cache.Advance((int)t);
+        foreach (var cache in caches) cache.Advance((int)t);
         return norm.forward(x);
     }
 }

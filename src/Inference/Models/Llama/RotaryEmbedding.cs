@@ -42,11 +42,11 @@ public sealed class RotaryEmbedding : nn.Module
         })];
     }
 
-    /// <summary>cos and sin [T, d] for positions [T], in the given dtype.</summary>
+    /// <summary>cos and sin [..., d] for positions [...], in the given dtype.</summary>
     public (Tensor Cos, Tensor Sin) forward(Tensor positions, ScalarType dtype)
     {
-        var angles = positions.to(ScalarType.Float32).unsqueeze(1) * inv_freq.unsqueeze(0); // [T, d/2]
-        var both = torch.cat([angles, angles], -1);                                          // [T, d]
+        var angles = positions.to(ScalarType.Float32).unsqueeze(-1) * inv_freq; // [..., d/2]
+        var both = torch.cat([angles, angles], -1);                             // [..., d]
         return (both.cos().to(dtype), both.sin().to(dtype));
     }
 

@@ -1,0 +1,203 @@
+using Service.Inference.Chat;
+using Service.Inference.Generation;
+using TorchSharp;
+
+namespace Service.Inference.Hosting;
+
+/// <summary>`Chat:Batching:*` configuration.</summary>
+public sealed class ChatBatchingOptions
+{
+    /// <summary>Sequences decoded together in one step.</summary>
+    public int MaxBatchSize { get; set; } = 8;
+    /// <summary>Prompt tokens run per step while other streams are decoding, so they keep flowing.</summary>
+    public int PrefillChunkTokens { get; set; } = 128;
+    /// <summary>
+    /// Memory for keys and values of all running sequences together. A request reserves its prompt
+    /// plus max_tokens positions when it starts; one that does not fit waits for others to finish.
+    /// </summary>
+    public int KvCacheBudgetMB { get; set; } = 1024;
+    /// <summary>Requests that may wait to start; beyond this the service answers 429.</summary>
+    public int MaxWaiting { get; set; } = 64;
+}
+
+/// <summary>
+/// Continuous batching (iteration-level scheduling, as vLLM and TGI do it). Requests wait in a list;
+/// one "step" job at a time sits in the host's queue. A step admits waiting requests while the
+/// batch and the KV budget allow, runs one prompt chunk of one newcomer, then one decode step for
+/// every running sequence together (one pass over the weights for all of them), and hands out
+/// finished replies. It re-queues itself behind other work (fill-mask batches) while anything is
+/// waiting or running, so a new request joins at the next step and a finished one leaves at once.
+/// Each sequence keeps its own sampling parameters, seed, stop strings and cache.
+/// </summary>
+public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
+{
+    sealed record Waiting(DecodingSequence Sequence)
+    {
+        public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    readonly Lock _gate = new();
+    readonly LinkedList<Waiting> _waiting = new();
+    readonly List<Waiting> _running = []; // touched on the host thread only
+    long _reservedBytes;
+    bool _stepQueued;
+
+    public int WaitingCount
+    {
+        get { lock (_gate) return _waiting.Count; }
+    }
+
+    /// <summary>Sequences in the running batch after the last step.</summary>
+    public int RunningCount { get; private set; }
+
+    /// <summary>KV cache bytes reserved by running sequences.</summary>
+    public long ReservedBytes => Interlocked.Read(ref _reservedBytes);
+
+    public long BudgetBytes => (long)options.KvCacheBudgetMB << 20;
+
+    /// <summary>Raised on the host thread with the size of every decode batch (for metrics; keep handlers cheap).</summary>
+    public event Action<int>? BatchRan;
+
+    /// <summary>
+    /// Queues a prepared chat; the task completes with the reply. <paramref name="onDelta"/> runs on the
+    /// host thread with each final piece of text. Throws Overloaded when too many are waiting, and
+    /// Invalid when the request alone needs more KV memory than the whole budget.
+    /// </summary>
+    public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation = default)
+    {
+        var engine = host.Models.Chat ?? throw new InferenceException(InferenceErrorKind.NotFound, "This service has no chat model loaded.", "model");
+        var bundle = engine.Bundle;
+        var request = chat.Generation;
+        var waiting = new Waiting(new DecodingSequence(bundle.Model, request, bundle.Tokenizer.Decode, bundle.Format.CleanReply, onDelta, cancellation));
+        if (waiting.Sequence.KvBytes > BudgetBytes)
+        {
+            waiting.Sequence.Dispose();
+            throw InferenceException.Invalid(
+                $"This request needs {waiting.Sequence.KvBytes >> 20} MB of KV cache ({request.PromptIds.Length} prompt tokens + max_tokens {request.MaxNewTokens}), " +
+                $"more than the service's whole budget of {options.KvCacheBudgetMB} MB (Chat:Batching:KvCacheBudgetMB); lower max_tokens or shorten the conversation.",
+                "max_tokens");
+        }
+        bool queueStep;
+        lock (_gate)
+        {
+            if (_waiting.Count >= options.MaxWaiting)
+            {
+                waiting.Sequence.Dispose();
+                throw new InferenceException(InferenceErrorKind.Overloaded, $"{_waiting.Count} chat requests are waiting to start; retry shortly.");
+            }
+            _waiting.AddLast(waiting);
+            queueStep = !_stepQueued;
+            _stepQueued = true;
+        }
+        if (queueStep && !TryQueueStep(out var refused)) FailWaiting(refused!);
+        return waiting.Result.Task;
+    }
+
+    bool TryQueueStep(out InferenceException? refused)
+    {
+        try
+        {
+            _ = host.RunAsync(models => { Steps(models); return true; });
+            refused = null;
+            return true;
+        }
+        catch (InferenceException e)
+        {
+            refused = e;
+            return false;
+        }
+    }
+
+    /// <summary>One step, then re-queued behind other work; when the host refuses (its queue is full, or it is draining), the next step runs right here.</summary>
+    void Steps(LoadedModels models)
+    {
+        while (true)
+        {
+            Step(models);
+            lock (_gate)
+            {
+                _stepQueued = _waiting.Count > 0 || _running.Count > 0;
+                if (!_stepQueued) return;
+            }
+            if (TryQueueStep(out _)) return;
+        }
+    }
+
+    void Step(LoadedModels models)
+    {
+        var engine = models.Chat!;
+        using var mode = torch.inference_mode();
+        Admit();
+        var model = engine.Bundle.Model;
+        foreach (var w in _running.Where(w => w.Sequence.Cancellation.IsCancellationRequested)) w.Sequence.Cancel();
+        var decoding = _running.Where(w => w.Sequence.Finished is null && !w.Sequence.IsPrefilling).ToList();
+        // A newcomer's prompt runs a chunk per step while others stream; alone, it runs whole.
+        if (_running.FirstOrDefault(w => w.Sequence.Finished is null && w.Sequence.IsPrefilling) is { } newcomer)
+            Guarded([newcomer], () => newcomer.Sequence.Prefill(decoding.Count == 0 ? int.MaxValue : Math.Max(1, options.PrefillChunkTokens)));
+        if (decoding.Count > 0)
+        {
+            Guarded(decoding, () => DecodeStep.Run(model, [.. decoding.Select(w => w.Sequence)]));
+            BatchRan?.Invoke(decoding.Count);
+        }
+        foreach (var done in _running.Where(w => w.Sequence.Finished is not null).ToList())
+        {
+            _running.Remove(done);
+            Interlocked.Add(ref _reservedBytes, -done.Sequence.KvBytes);
+            done.Result.TrySetResult(done.Sequence.Complete());
+        }
+        RunningCount = _running.Count;
+    }
+
+    /// <summary>Runs model work for some sequences; if it throws, those fail with the error and leave the batch.</summary>
+    void Guarded(List<Waiting> sequences, Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception e)
+        {
+            foreach (var w in sequences)
+            {
+                _running.Remove(w);
+                Interlocked.Add(ref _reservedBytes, -w.Sequence.KvBytes);
+                w.Sequence.Dispose();
+                w.Result.TrySetException(e);
+            }
+        }
+    }
+
+    /// <summary>First come, first served: the oldest waiting request starts when it fits the batch and the budget.</summary>
+    void Admit()
+    {
+        lock (_gate)
+        {
+            while (_waiting.First is { } node)
+            {
+                var w = node.Value;
+                if (w.Sequence.Cancellation.IsCancellationRequested)
+                {
+                    _waiting.RemoveFirst();
+                    w.Sequence.Dispose();
+                    w.Result.TrySetCanceled(w.Sequence.Cancellation); // the caller left before it started
+                    continue;
+                }
+                long need = w.Sequence.KvBytes;
+                if (_running.Count >= Math.Max(1, options.MaxBatchSize) || ReservedBytes + need > BudgetBytes) return;
+                _waiting.RemoveFirst();
+                Interlocked.Add(ref _reservedBytes, need);
+                _running.Add(w);
+            }
+        }
+    }
+
+    void FailWaiting(Exception e)
+    {
+        lock (_gate)
+        {
+            foreach (var w in _waiting) { w.Sequence.Dispose(); w.Result.TrySetException(e); }
+            _waiting.Clear();
+            _stepQueued = false;
+        }
+    }
+}
