@@ -9,13 +9,13 @@ public sealed class ChatBatchingOptions
 {
     /// <summary>Sequences decoded together in one step.</summary>
     public int MaxBatchSize { get; set; } = 8;
-    /// <summary>Prompt tokens run per step while other streams are decoding, so they keep flowing.</summary>
+    /// <summary>Prompt tokens run per step (over all newcomers) while other streams are decoding, so they keep flowing.</summary>
     public int PrefillChunkTokens { get; set; } = 128;
     /// <summary>
     /// Memory for keys and values of all running sequences together. A request reserves its prompt
     /// plus max_tokens positions when it starts; one that does not fit waits for others to finish.
     /// </summary>
-    public int KvCacheBudgetMB { get; set; } = 1024;
+    public double KvCacheBudgetMB { get; set; } = 1024;
     /// <summary>Requests that may wait to start; beyond this the service answers 429.</summary>
     public int MaxWaiting { get; set; } = 64;
 }
@@ -23,8 +23,8 @@ public sealed class ChatBatchingOptions
 /// <summary>
 /// Continuous batching (iteration-level scheduling, as vLLM and TGI do it). Requests wait in a list;
 /// one "step" job at a time sits in the host's queue. A step admits waiting requests while the
-/// batch and the KV budget allow, runs one prompt chunk of one newcomer, then one decode step for
-/// every running sequence together (one pass over the weights for all of them), and hands out
+/// batch and the KV budget allow, runs newcomers' prompts in chunks within a token budget, then one
+/// decode step for every running sequence together (one pass over the weights for all of them), and hands out
 /// finished replies. It re-queues itself behind other work (fill-mask batches) while anything is
 /// waiting or running, so a new request joins at the next step and a finished one leaves at once.
 /// Each sequence keeps its own sampling parameters, seed, stop strings and cache.
@@ -53,7 +53,7 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     /// <summary>KV cache bytes reserved by running sequences.</summary>
     public long ReservedBytes => Interlocked.Read(ref _reservedBytes);
 
-    public long BudgetBytes => (long)options.KvCacheBudgetMB << 20;
+    public long BudgetBytes => (long)(options.KvCacheBudgetMB * (1 << 20));
 
     /// <summary>Raised on the host thread with the size of every decode batch (for metrics; keep handlers cheap).</summary>
     public event Action<int>? BatchRan;
@@ -131,9 +131,16 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
         var model = engine.Bundle.Model;
         foreach (var w in _running.Where(w => w.Sequence.Cancellation.IsCancellationRequested)) w.Sequence.Cancel();
         var decoding = _running.Where(w => w.Sequence.Finished is null && !w.Sequence.IsPrefilling).ToList();
-        // A newcomer's prompt runs a chunk per step while others stream; alone, it runs whole.
-        if (_running.FirstOrDefault(w => w.Sequence.Finished is null && w.Sequence.IsPrefilling) is { } newcomer)
-            Guarded([newcomer], () => newcomer.Sequence.Prefill(decoding.Count == 0 ? int.MaxValue : Math.Max(1, options.PrefillChunkTokens)));
+        // Newcomers' prompts share a token budget per step while others stream, oldest first; with
+        // nobody streaming, prompts run whole.
+        int budget = decoding.Count == 0 ? int.MaxValue : Math.Max(1, options.PrefillChunkTokens);
+        foreach (var newcomer in _running.Where(w => w.Sequence.Finished is null && w.Sequence.IsPrefilling).ToList())
+        {
+            if (budget <= 0) break;
+            int chunk = Math.Min(budget, newcomer.Sequence.PromptTokensLeft);
+            Guarded([newcomer], () => newcomer.Sequence.Prefill(chunk));
+            budget -= chunk;
+        }
         if (decoding.Count > 0)
         {
             Guarded(decoding, () => DecodeStep.Run(model, [.. decoding.Select(w => w.Sequence)]));
