@@ -38,7 +38,7 @@ public sealed class DecodingSequence : IDisposable
         _onDelta = onDelta;
         Cancellation = cancellation;
         _reply = new ReplyText(request.StopStrings, clean);
-        _generator = Sampler.NewGenerator(request.Sampling.Seed);
+        _generator = Sampler.NewGenerator(request.Sampling.Seed, model.Device);
         _generated = new List<int>(request.MaxNewTokens);
     }
 

@@ -10,9 +10,10 @@ public sealed record SamplingParameters(double Temperature, double TopP, int? To
 }
 
 /// <summary>
-/// Small pure functions over a logits row [V] (float64, CPU), applied in transformers' order:
-/// repetition penalty, temperature, top-k, top-p, then a draw. Filters return new logits with the
-/// excluded tokens at -inf; nothing here knows about models.
+/// Small pure functions over a logits row [V], applied in transformers' order: repetition penalty,
+/// temperature, top-k, top-p, then a draw. They run where the logits are (float32, or float64 when
+/// given it; half precision is widened first), so on a GPU only the sampled id comes back. Filters
+/// return new logits with the excluded tokens at -inf; nothing here knows about models.
 /// </summary>
 public static class Sampler
 {
@@ -20,7 +21,7 @@ public static class Sampler
     public static int Next(Tensor logits, SamplingParameters p, IEnumerable<int> previous, Generator generator)
     {
         using var scope = torch.NewDisposeScope();
-        var x = logits.to(ScalarType.Float64).cpu();
+        var x = logits.dtype is ScalarType.Float32 or ScalarType.Float64 ? logits : logits.to(ScalarType.Float32);
         if (p.RepetitionPenalty != 1.0) x = RepetitionPenalty(x, previous, p.RepetitionPenalty);
         if (p.IsGreedy) return Greedy(x);
         x = Temperature(x, p.Temperature);
@@ -58,22 +59,29 @@ public static class Sampler
     /// <summary>
     /// Nucleus: the smallest set of most probable tokens whose probability mass reaches p. Tokens tied
     /// with the last one admitted are admitted too, so the set never depends on how a sort orders ties.
+    /// A trained model's nucleus is usually a few hundred tokens, so the best 1,024 are ranked first
+    /// (a partial selection, not a sort of the whole vocabulary); only a flatter distribution ranks more.
     /// </summary>
     public static Tensor TopP(Tensor logits, double p)
     {
         var probs = logits.softmax(-1);
-        var sorted = probs.sort(descending: true).Values;
-        var below = sorted.cumsum(0) < p - 1e-12; // positions before the mass reaches p
-        long last = Math.Min(below.sum().item<long>(), sorted.shape[0] - 1);
-        var threshold = sorted[last];
-        return logits.masked_fill(probs < threshold, double.NegativeInfinity);
+        long n = probs.shape[0];
+        for (long k = Math.Min(n, 1024); ; k = Math.Min(n, k * 16))
+        {
+            var ranked = k == n ? probs.sort(descending: true).Values : probs.topk((int)k).values; // descending
+            // Ranks before the mass reaches p; summed in float64, since a float32 running sum over
+            // 10^5 small probabilities drifts by more than the smallest of them.
+            long before = (ranked.to(ScalarType.Float64).cumsum(0) < p - 1e-12).sum().item<long>();
+            if (before < k || k == n)
+                return logits.masked_fill(probs < ranked[Math.Min(before, k - 1)], double.NegativeInfinity);
+        }
     }
 
     /// <summary>Draws one id from softmax(logits) with the request's own generator.</summary>
     public static int Draw(Tensor logits, Generator generator) =>
         (int)logits.softmax(-1).multinomial(1, generator: generator).item<long>();
 
-    /// <summary>A CPU generator for one request: seeded when the request asks, otherwise from a random seed.</summary>
-    public static Generator NewGenerator(long? seed) =>
-        new((ulong)(seed ?? Random.Shared.NextInt64()), torch.CPU);
+    /// <summary>A generator for one request on the logits' device: seeded when the request asks, otherwise from a random seed.</summary>
+    public static Generator NewGenerator(long? seed, Device? device = null) =>
+        new((ulong)(seed ?? Random.Shared.NextInt64()), device ?? torch.CPU);
 }

@@ -101,4 +101,51 @@ public sealed class SamplerTests
         for (int i = 0; i < 4; i++)
             Assert.InRange(counts[i] / (double)draws, expected[i] - 0.016, expected[i] + 0.016);
     }
+
+    /// <summary>The nucleus by definition: sort by probability, admit until the mass reaches p, then every tie of the last.</summary>
+    static int[] NucleusByDefinition(float[] logits, double p)
+    {
+        double max = logits.Max();
+        var weights = logits.Select(l => Math.Exp(l - max)).ToArray();
+        double total = weights.Sum();
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ToArray();
+        double mass = 0;
+        float last = logits[order[^1]];
+        foreach (int i in order)
+        {
+            mass += weights[i] / total;
+            if (mass >= p - 1e-12) { last = logits[i]; break; }
+        }
+        return [.. Enumerable.Range(0, logits.Length).Where(i => logits[i] >= last)];
+    }
+
+    [Theory]
+    [InlineData(1.5, 0.75)] // peaked (Zipf 1.5): the nucleus lies within the first 1,024 ranks
+    [InlineData(1.0, 0.95)] // Zipf 1: most of the vocabulary, ranked in wider steps
+    [InlineData(0.3, 0.75)] // nearly flat: ranked in full
+    public void Top_p_over_a_real_vocabulary_in_float32_keeps_the_nucleus_by_definition(double zipf, double p)
+    {
+        using var scope = torch.NewDisposeScope();
+        var random = new Random(5);
+        var ranks = Enumerable.Range(1, 151_936).OrderBy(_ => random.Next()).ToArray();
+        var row = ranks.Select(r => (float)(-zipf * Math.Log(r))).ToArray(); // probability ∝ rank^-zipf
+        for (int i = 0; i < 200; i++) row[random.Next(row.Length)] = row[random.Next(row.Length)]; // ties
+        var kept = Sampler.TopP(torch.tensor(row), p);
+        Assert.Equal(ScalarType.Float32, kept.dtype);
+        var expected = NucleusByDefinition(row, p);
+        var actual = kept.data<float>().ToArray().Select((v, i) => (v, i)).Where(x => !float.IsNegativeInfinity(x.v)).Select(x => x.i).ToArray();
+        // Equal up to the boundary token, which float32 and float64 probabilities may place on either side.
+        Assert.InRange(actual.Length, expected.Length - 2, expected.Length + 2);
+        Assert.True(actual.Intersect(expected).Count() >= Math.Min(actual.Length, expected.Length) - 2);
+    }
+
+    [Fact]
+    public void Half_precision_logits_are_sampled_in_float32_on_their_device()
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = Logits(0.2, 0.3, 0.45, 0.05).to(ScalarType.BFloat16);
+        using var g = Sampler.NewGenerator(1, logits.device);
+        Assert.Equal(2, Sampler.Next(logits, new SamplingParameters(0, 1), [], g));
+        Assert.InRange(Sampler.Next(logits, new SamplingParameters(1, 0.7), [], g), 1, 2);
+    }
 }
