@@ -89,6 +89,21 @@ public sealed class ChatHttpTests : IClassFixture<ChatHttpTests.DemoService>
     }
 
     [Fact]
+    public async Task Concurrent_requests_are_batched_and_each_gets_the_reply_it_gets_alone()
+    {
+        var client = await _factory.StartedClient();
+        object[] bodies = [.. Enumerable.Range(0, 6).Select(i =>
+            Body($"question {i}: " + new string('x', 10 * i), maxTokens: 24 + 8 * i, extra: new { temperature = 0.9, top_p = 0.8, seed = 100 + i }))];
+        var alone = new List<string>();
+        foreach (var body in bodies) alone.Add(await Content(client, body));
+        var together = await Task.WhenAll(bodies.Select(body => Content(client, body)));
+        Assert.Equal(alone, together);
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Contains("inference_chat_batch_size_count", metrics);
+        Assert.Contains("inference_kv_cache_usage_ratio", metrics);
+    }
+
+    [Fact]
     public async Task A_stream_is_framed_as_OpenAI_server_sent_events_and_equals_the_plain_reply()
     {
         var client = await _factory.StartedClient();
