@@ -25,6 +25,12 @@ public sealed class ChatModelSlotOptions
     /// "You are a helpful assistant."); empty: none.
     /// </summary>
     public string? SystemPrompt { get; set; }
+    /// <summary>
+    /// The chat model's dtype when it should differ from Inference:DType (empty: the same). Chat is
+    /// where bfloat16 pays: half the bytes per decoded token, and on CPUs with AVX512-BF16 batched
+    /// decode steps scale with the batch (see BENCHMARKS.md), while probes keep float32's exactness.
+    /// </summary>
+    public string? DType { get; set; }
 }
 
 /// <summary>`Host:*` configuration: admission control of the model's queue.</summary>

@@ -31,7 +31,8 @@ public static class ModelLoading
             log.LogInformation("Probe model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
                 bundle.Name, models.FillMask.Path, bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize);
         }
-        return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, dtype, log), chat);
+        var chatDType = string.IsNullOrWhiteSpace(models.Chat.DType) ? dtype : TorchRuntime.ResolveDType(models.Chat.DType, "Models:Chat:DType");
+        return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, chatDType, log), chat);
     }
 
     /// <summary>BERT / XLM-R for fill-mask and LRP2, or BLOOM (model_type "bloom") for LRP2 probing.</summary>
@@ -55,8 +56,8 @@ public static class ModelLoading
             return demo;
         }
         var chat = ChatModelLoader.Load(slot.Path, slot.PromptFormat, device, dtype);
-        log.LogInformation("Chat model {Model} loaded from {Path}: {Layers} layers, vocabulary {Vocab}, context {Context}, {Format} prompt format",
-            chat.Name, slot.Path, chat.Model.LayerCount, chat.Model.VocabSize, chat.Model.MaxSequenceLength, chat.Format.Name);
+        log.LogInformation("Chat model {Model} loaded from {Path}: {Layers} layers, vocabulary {Vocab}, context {Context}, {Format} prompt format, {DType}",
+            chat.Name, slot.Path, chat.Model.LayerCount, chat.Model.VocabSize, chat.Model.MaxSequenceLength, chat.Format.Name, dtype);
         return chat;
     }
 }

@@ -25,12 +25,12 @@ public static class TorchRuntime
         throw new ArgumentException($"Inference:Device '{setting}' is not valid; use auto, cpu, cuda or cuda:N.");
     }
 
-    public static ScalarType ResolveDType(string setting) => (setting ?? "float32").Trim().ToLowerInvariant() switch
+    public static ScalarType ResolveDType(string setting, string key = "Inference:DType") => (setting ?? "float32").Trim().ToLowerInvariant() switch
     {
         "float32" or "fp32" or "f32" => ScalarType.Float32,
         "float16" or "fp16" or "f16" or "half" => ScalarType.Float16,
         "bfloat16" or "bf16" => ScalarType.BFloat16,
-        _ => throw new ArgumentException($"Inference:DType '{setting}' is not valid; use float32, float16 or bfloat16."),
+        _ => throw new ArgumentException($"{key} '{setting}' is not valid; use float32, float16 or bfloat16."),
     };
 
     public static void ConfigureThreads(int threads) =>

@@ -1,5 +1,10 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Service.Inference.FillMask;
+using Service.Inference.Hosting;
+using Service.Inference.Projection;
 using Service.Inference.Runtime;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Service.Tests.Inference;
 
@@ -15,6 +20,21 @@ public sealed class RuntimeTests
     [Fact]
     public void An_unknown_dtype_names_the_choices() =>
         Assert.Contains("float32, float16 or bfloat16", Assert.Throws<ArgumentException>(() => TorchRuntime.ResolveDType("int8")).Message);
+
+    [Fact]
+    public void The_chat_model_may_take_its_own_dtype_while_the_probed_model_keeps_the_common_one()
+    {
+        var models = new ModelsOptions { Chat = new ChatModelSlotOptions { DType = "bfloat16" } };
+        using var loaded = ModelLoading.Load(models, new InferenceOptions { Device = "cpu" }, new FillMaskOptions(),
+            new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance);
+        Assert.All(((nn.Module)loaded.Chat!.Bundle.Model).parameters(), p => Assert.Equal(torch.ScalarType.BFloat16, p.dtype));
+        Assert.All(((nn.Module)loaded.Probed.Model).parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
+        Assert.Equal(2L * 2 * 2 * 16 * 2, loaded.Chat.Bundle.Model.KvBytesPerPosition); // layers x (k, v) x KV heads x head dim x 2 bytes
+
+        models.Chat.DType = "int4";
+        var error = Assert.Throws<ArgumentException>(() => ModelLoading.Load(models, new InferenceOptions { Device = "cpu" }, new FillMaskOptions(), new ProjectionOptions(), NullLogger.Instance));
+        Assert.Contains("Models:Chat:DType 'int4'", error.Message);
+    }
 
     [Fact]
     public void Cpu_and_auto_resolve_on_a_machine_without_a_gpu()
