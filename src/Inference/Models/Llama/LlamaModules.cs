@@ -51,7 +51,8 @@ public sealed class LlamaAttention : nn.Module
 
     /// <param name="x">[B, T, H], the T newest positions of B sequences, row b continuing caches[b].</param>
     /// <param name="cos">Rotary cos [B, 1, T, hs] (sin likewise), each row at its own positions.</param>
-    /// <param name="mask">[T, past + T] bool (true = attend) when B = 1 and T > 1; null when every query sees the whole cache.</param>
+    /// <param name="mask">[T, past + T] bool (true = attend) for a prompt chunk after cached positions; null for a
+    /// whole prompt (causal) or for one token per sequence (it sees its whole cache).</param>
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, IReadOnlyList<KvCache> caches)
     {
         long b = x.shape[0], t = x.shape[1];
@@ -68,20 +69,25 @@ public sealed class LlamaAttention : nn.Module
     }
 
     /// <summary>
-    /// One sequence's attention [1, h, T, hs] over its cache. Grouped-query heads are not expanded:
-    /// the queries of the heads sharing a KV head are stacked along the query axis
-    /// ([1, kvh, groups * T, hs]), which is the same arithmetic as transformers' repeat_kv without
-    /// copying every cached key and value groups times per step.
+    /// One sequence's attention [1, h, T, hs] over its cache. A decoded token's grouped-query heads
+    /// are not expanded: the queries of the heads sharing a KV head are stacked along the query axis
+    /// ([1, kvh, groups, hs]), the same arithmetic as transformers' repeat_kv without copying the
+    /// whole cache groups times per step. A prompt (T > 1) expands the heads instead, so that SDPA can
+    /// take its fused causal kernel, which never materialises the T x S score matrix.
     /// </summary>
     Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, KvCache cache)
     {
         long t = q.shape[2];
         int groups = _heads / _kvHeads;
         var (keys, values) = cache.Append(_layer, k, v); // [1, kvh, S, hs]
-        var stacked = q.reshape(1, _kvHeads, groups * t, _headDim);   // head kv * groups + g, query g * T + i
-        var groupMask = mask is null || groups == 1 ? mask : mask.repeat(groups, 1); // [groups * T, S]
-        var context = F.scaled_dot_product_attention(stacked, keys, values, groupMask);
-        return context.reshape(1, _heads, t, _headDim);
+        if (t == 1)
+            return F.scaled_dot_product_attention(q.reshape(1, _kvHeads, groups, _headDim), keys, values).reshape(1, _heads, 1, _headDim);
+        if (groups > 1)
+        {
+            keys = keys.repeat_interleave(groups, dim: 1); // [1, h, S, hs], head kv * groups + g as repeat_kv
+            values = values.repeat_interleave(groups, dim: 1);
+        }
+        return F.scaled_dot_product_attention(q, keys, values, mask, is_casual: mask is null);
     }
 }
 
@@ -158,9 +164,10 @@ public sealed class LlamaModel : nn.Module
         var (cos, sin) = rotary_emb.forward(positions, x.dtype); // [B, T, hs]
         cos = cos.unsqueeze(1);
         sin = sin.unsqueeze(1);
-        // New position i sees cached positions and new ones up to itself; one new token sees everything.
+        // A later prompt chunk's position i sees the cache and the new positions up to itself; a first
+        // chunk is plainly causal, and one new token sees everything.
         int past = caches[0].Length;
-        var mask = t == 1 ? null : torch.arange(past + t, device: inputIds.device).unsqueeze(0) <= positions[0].unsqueeze(1); // [T, past + T]
+        var mask = t == 1 || past == 0 ? null : torch.arange(past + t, device: inputIds.device).unsqueeze(0) <= positions[0].unsqueeze(1); // [T, past + T]
         if (intervention is not null) x = intervention(0, x);
         for (int k = 0; k < layers.Count; k++)
         {
