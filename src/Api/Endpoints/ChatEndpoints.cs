@@ -199,6 +199,6 @@ public static class ChatEndpoints
 
     static void LogResult(ILogger log, Reply reply, GenerationResult r) =>
         log.LogInformation("Chat {Id}: {PromptTokens} prompt tokens ({DroppedTurns} old turns dropped), {CompletionTokens} generated, finish {Finish}, " +
-                           "prefill {PrefillMs:0.0} ms, decode {DecodeMs:0.0} ms, crisis notice {Crisis}",
+                           "first token after {PrefillMs:0.0} ms, decode {DecodeMs:0.0} ms, crisis notice {Crisis}",
             reply.Id, r.PromptTokens, reply.Chat.DroppedTurns, r.CompletionTokens, r.FinishReason, r.PrefillMs, r.DecodeMs, reply.Chat.Notices.CrisisNotice is not null);
 }

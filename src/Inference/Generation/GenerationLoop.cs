@@ -14,6 +14,8 @@ public sealed record GenerationRequest(
 
 public enum FinishReason { Stop, Length, Cancelled }
 
+/// <param name="PrefillMs">From the request's submission to its first token: any wait to start, then its prompt.</param>
+/// <param name="DecodeMs">From the first token to the last.</param>
 public sealed record GenerationResult(string Text, int PromptTokens, int CompletionTokens, FinishReason FinishReason, double PrefillMs, double DecodeMs);
 
 /// <summary>
