@@ -1,7 +1,9 @@
 using Service.Api.Commands;
 using Service.Api.Endpoints;
 using Service.Api.Infrastructure;
+using Service.Inference.Runtime;
 
+TorchRuntime.PrepareNativeThreading(); // before libtorch loads: see why there
 if (Lrp2Command.Matches(args)) return await Lrp2Command.RunAsync(args);
 
 var builder = WebApplication.CreateBuilder(args);

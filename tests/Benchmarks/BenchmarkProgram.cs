@@ -14,6 +14,7 @@ public static class BenchmarkProgram
 
     public static async Task<int> Main(string[] args)
     {
+        Inference.Runtime.TorchRuntime.PrepareNativeThreading(); // as the service does, before libtorch loads
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         bool quick = args.Contains("--quick");
