@@ -11,11 +11,13 @@ public sealed record SafeTensorEntry(string Name, string DType, long[] Shape, lo
 /// <summary>
 /// Reads a .safetensors file: 8-byte little-endian header length, a JSON header mapping names to
 /// dtype, shape and byte offsets, then the raw little-endian data. Tensors are read one at a time,
-/// so loading never holds more than the file's largest tensor in transit.
+/// in chunks, into their destination.
 /// </summary>
 public sealed class SafeTensorsFile
 {
     const long MaxHeaderBytes = 100_000_000;
+    /// <summary>Bytes read per call, and the size of the staging tensor when the dtype or device differs.</summary>
+    public const long ChunkBytes = 64L << 20;
 
     public string Path { get; }
     public IReadOnlyDictionary<string, SafeTensorEntry> Entries { get; }
@@ -77,19 +79,66 @@ public sealed class SafeTensorsFile
         }
     }
 
-    /// <summary>Reads one tensor in its stored dtype on the CPU; the caller converts and disposes it.</summary>
+    /// <summary>Reads one tensor in its stored dtype on the CPU; the caller disposes it.</summary>
     public Tensor Read(string name)
     {
         var e = Entries[name];
-        var bytes = new byte[e.End - e.Begin];
-        using (var stream = File.OpenRead(Path))
-        {
-            stream.Position = _dataStart + e.Begin;
-            stream.ReadExactly(bytes);
-        }
         var tensor = torch.empty(e.Shape, StoredType(Path, e));
-        if (bytes.Length > 0) tensor.bytes = bytes;
-        return tensor;
+        try
+        {
+            ReadInto(name, tensor);
+            return tensor;
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads one tensor into <paramref name="target"/> (same element count), converting dtype and
+    /// device. A contiguous CPU target of the stored dtype receives the file's bytes directly; any
+    /// other goes through a staging tensor of at most <see cref="ChunkBytes"/>. No managed buffer and
+    /// no full-size temporary: loading holds the weights plus one chunk, not twice the largest tensor.
+    /// </summary>
+    /// <param name="chunkBytes">Bytes per read (tests use small ones to cross chunk boundaries).</param>
+    public void ReadInto(string name, Tensor target, long chunkBytes = ChunkBytes)
+    {
+        var e = Entries[name];
+        var stored = StoredType(Path, e);
+        long elements = ElementCount(e.Shape);
+        if (elements != target.numel())
+            throw new ArgumentException($"'{name}' has {elements} elements but the target has {target.numel()}.", nameof(target));
+        if (elements == 0) return;
+        if (!target.is_contiguous())
+        {
+            using var whole = Read(name);
+            using var shaped = whole.view(target.shape);
+            target.copy_(shaped);
+            return;
+        }
+        long perElement = BytesPerElement(Path, e);
+        long chunk = Math.Max(1, chunkBytes / perElement);
+        // Unbuffered: each read goes from the page cache straight into tensor memory.
+        using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        stream.Position = _dataStart + e.Begin;
+        using var flat = target.view(-1);
+        bool direct = target.device_type == DeviceType.CPU && target.dtype == stored;
+        using var staging = direct ? null : torch.empty(Math.Min(chunk, elements), stored);
+        for (long start = 0; start < elements; start += chunk)
+        {
+            long count = Math.Min(chunk, elements - start);
+            using var destination = flat.narrow(0, start, count);
+            if (direct)
+            {
+                stream.ReadExactly(destination.bytes);
+                continue;
+            }
+            using var part = staging!.narrow(0, 0, count);
+            stream.ReadExactly(part.bytes);
+            destination.copy_(part); // converts dtype and moves to the device
+        }
     }
 
     public static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";

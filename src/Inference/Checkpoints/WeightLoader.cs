@@ -5,8 +5,8 @@ namespace Service.Inference.Checkpoints;
 
 /// <summary>
 /// Strict, name-for-name copy of checkpoint tensors into a module's parameters. Each tensor is read
-/// in its stored dtype, converted while copying into the already-allocated parameter, and freed,
-/// so memory never holds two full copies of the weights.
+/// straight into the already-allocated parameter (through a small staging chunk when its dtype or
+/// device differs), so loading needs the weights' memory and almost nothing more.
 /// </summary>
 public static class WeightLoader
 {
@@ -44,8 +44,14 @@ public static class WeightLoader
             if (!entry.Shape.SequenceEqual(target.shape))
                 throw new CheckpointException(
                     $"{file.Path}: tensor '{checkpointKey}' has shape {SafeTensorsFile.Shape(entry.Shape)} but the model expects {SafeTensorsFile.Shape(target.shape)}; config.json and the weights disagree.");
-            using (var stored = file.Read(checkpointKey))
-                target.copy_(stored); // converts dtype and moves to the device in one step
+            try
+            {
+                file.ReadInto(checkpointKey, target);
+            }
+            catch (IOException e)
+            {
+                throw new CheckpointException($"{file.Path}: reading tensor '{checkpointKey}' failed: {e.Message}");
+            }
             loadedFrom[key] = checkpointKey;
         }
         var missing = targets.Keys.Where(k => !loadedFrom.ContainsKey(k)).ToList();

@@ -16,7 +16,8 @@ public sealed class ChatDisconnectTests(ITestOutputHelper output)
         using var factory = new ServiceFactory();
         var client = await factory.StartedClient();
         var finished = new List<(string Reason, long Tokens)>();
-        using var listener = ListenToGenerations(finished);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var listener = ListenToGenerations(finished, ended);
 
         const int maxTokens = 1900;
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
@@ -35,8 +36,11 @@ public sealed class ChatDisconnectTests(ITestOutputHelper output)
                 if (line.StartsWith("data: ")) events++;
         } // disposing the response aborts the request
 
+        await ended.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the generation ended, at the scheduler's next step
         var host = factory.Services.GetRequiredService<ModelHost>();
-        await host.RunAsync(_ => 0).WaitAsync(TimeSpan.FromSeconds(30)); // the host took the next job
+        var scheduler = factory.Services.GetRequiredService<ChatScheduler>();
+        await host.RunAsync(_ => 0).WaitAsync(TimeSpan.FromSeconds(30)); // and the host takes other work
+        Assert.Equal((0, 0L), (scheduler.RunningCount, scheduler.ReservedBytes));
         lock (finished)
         {
             var (reason, tokens) = Assert.Single(finished);
@@ -46,7 +50,7 @@ public sealed class ChatDisconnectTests(ITestOutputHelper output)
         }
     }
 
-    static MeterListener ListenToGenerations(List<(string, long)> finished)
+    static MeterListener ListenToGenerations(List<(string, long)> finished, TaskCompletionSource ended)
     {
         var listener = new MeterListener
         {
@@ -59,7 +63,10 @@ public sealed class ChatDisconnectTests(ITestOutputHelper output)
         {
             foreach (var tag in tags)
                 if (tag.Key == "finish_reason")
+                {
                     lock (finished) finished.Add(((string)tag.Value!, value));
+                    ended.TrySetResult();
+                }
         });
         listener.Start();
         return listener;

@@ -96,6 +96,22 @@ public sealed class CheckpointLoadingTests
         Assert.True(back.eq(stored).all().item<bool>()); // bf16 -> f32 -> bf16 is exact
     }
 
+    [Theory]
+    [InlineData("bert-tiny", ScalarType.Float32)]               // straight into the target's memory
+    [InlineData("bert-tiny-bf16-sharded", ScalarType.Float32)]  // through the staging chunk, widened
+    [InlineData("bert-tiny", ScalarType.BFloat16)]              // through the staging chunk, narrowed
+    public void Reading_in_chunks_into_a_target_gives_the_stored_values(string fixture, ScalarType dtype)
+    {
+        var checkpoint = CheckpointDirectory.Open(Fixtures.Dir(fixture));
+        var name = checkpoint.Tensors.Keys.First(k => k.EndsWith("intermediate.dense.weight"));
+        var file = checkpoint.Tensors[name];
+        using var stored = file.Read(name);
+        using var expected = stored.to(dtype);
+        using var target = torch.zeros(stored.shape, dtype);
+        file.ReadInto(name, target, chunkBytes: 1000); // not a multiple of the row size
+        Assert.True(target.eq(expected).all().item<bool>());
+    }
+
     [Fact]
     public void The_model_can_be_built_in_half_precision()
     {

@@ -144,12 +144,7 @@ public sealed class BertEncoder : nn.Module
 
     public Tensor forward(Tensor x, Tensor keyMask, HiddenStateIntervention? intervention)
     {
-        for (int k = 0; k < layer.Count; k++)
-        {
-            x = layer[k].forward(x, keyMask);
-            if (intervention is not null) x = intervention(k + 1, x);
-        }
-        return x;
+        return BlockScopes.Run(x, layer.Count, (k, h) => layer[k].forward(h, keyMask), intervention);
     }
 }
 

@@ -43,12 +43,7 @@ public sealed class BloomForCausalLM : nn.Module, IHiddenStateModel
         var bias = AttentionBias(attentionMask, word_embeddings.weight!.dtype);
         var x = word_embeddings_layernorm.forward(word_embeddings.forward(inputIds));
         if (intervention is not null) x = intervention(0, x);
-        for (int k = 0; k < h.Count; k++)
-        {
-            x = h[k].forward(x, bias);
-            if (intervention is not null) x = intervention(k + 1, x);
-        }
-        return x;
+        return BlockScopes.Run(x, h.Count, (k, hidden) => h[k].forward(hidden, bias), intervention);
     }
 
     /// <summary>Next-token logits [..., V] from hidden states: ln_f, then the tied head.</summary>

@@ -35,11 +35,7 @@ public sealed class ChatGlmModel : nn.Module
     {
         var x = word_embeddings.forward(inputIds);
         if (intervention is not null) x = intervention(0, x);
-        for (int k = 0; k < layers.Count; k++)
-        {
-            x = layers[k].forward(x, positions, mask, cache);
-            if (intervention is not null) x = intervention(k + 1, x);
-        }
+        x = BlockScopes.Run(x, layers.Count, (k, h) => layers[k].forward(h, positions, mask, cache), intervention);
         return final_layernorm.forward(x);
     }
 }

@@ -104,7 +104,13 @@ public sealed class LlamaMLP : nn.Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor x) => down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x));
+    /// <remarks>SiLU and the product work in place, and up(x) is freed at once: a long prompt holds two [T, I] activations, not four.</remarks>
+    public Tensor forward(Tensor x)
+    {
+        var gated = gate_proj.forward(x).silu_();
+        using (var up = up_proj.forward(x)) gated.mul_(up);
+        return down_proj.forward(gated);
+    }
 }
 
 /// <summary>Pre-norm block: h = x + attn(norm(x)); out = h + mlp(norm(h)).</summary>
@@ -125,7 +131,9 @@ public sealed class LlamaDecoderLayer : nn.Module
 
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, IReadOnlyList<KvCache> caches)
     {
-        var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask, caches);
+        Tensor h;
+        using (var scope = torch.NewDisposeScope()) // attention's temporaries are freed before the MLP allocates
+            h = scope.MoveToOuter(x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask, caches));
         return h + mlp.forward(post_attention_layernorm.forward(h));
     }
 }
@@ -169,11 +177,7 @@ public sealed class LlamaModel : nn.Module
         int past = caches[0].Length;
         var mask = t == 1 || past == 0 ? null : torch.arange(past + t, device: inputIds.device).unsqueeze(0) <= positions[0].unsqueeze(1); // [T, past + T]
         if (intervention is not null) x = intervention(0, x);
-        for (int k = 0; k < layers.Count; k++)
-        {
-            x = layers[k].forward(x, cos, sin, mask, caches);
-            if (intervention is not null) x = intervention(k + 1, x);
-        }
+        x = BlockScopes.Run(x, layers.Count, (k, h) => layers[k].forward(h, cos, sin, mask, caches), intervention);
         foreach (var cache in caches) cache.Advance((int)t);
         return norm.forward(x);
     }
