@@ -68,7 +68,6 @@ public static class FillMaskBenchmark
 
             GC.Collect();
             bool reset = ResidentMemory.ResetPeak();
-            long beforeLoad = ResidentMemory.CurrentBytes();
             using var service = await ServiceUnderTest.StartAsync(new Dictionary<string, string?> { ["Models:FillMask:Path"] = directory });
             log.WriteLine($"Service ready in {service.LoadTime.TotalSeconds:F1} s at {service.BaseAddress}");
             var host = service.Host;
@@ -115,7 +114,7 @@ public static class FillMaskBenchmark
             long peak = ResidentMemory.PeakBytes();
             return new FillMaskReport(config, tokens, weightBytes, checkpointBytes, flops, bytesPerQuery, service.LoadTime.TotalSeconds,
                 engineEnglish, engineOff, engineOn, httpEnglish, httpOff, httpOn, throughput, profile,
-                peak, reset, beforeLoad, beforeRun, afterRun, throughput.Sum(t => t.Requests));
+                peak, reset, host.ResidentBytesBeforeLoad, beforeRun, afterRun, throughput.Sum(t => t.Requests));
         }
         finally
         {

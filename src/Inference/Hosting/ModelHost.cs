@@ -31,6 +31,8 @@ public sealed class ModelHost : IDisposable
     public DateTimeOffset ReadySince { get; private set; }
     /// <summary>Set once loading finished; valid only when <see cref="State"/> is Ready.</summary>
     public LoadedModels Models => _models ?? throw NotReady();
+    /// <summary>Resident memory of the process when loading began (runtime and web host, no models yet).</summary>
+    public long ResidentBytesBeforeLoad { get; private set; }
     /// <summary>Completes when loading has finished, successfully or not (see <see cref="State"/>).</summary>
     public Task Loaded => _loaded.Task;
     public int QueueLength => _queue.Reader.CanCount ? _queue.Reader.Count : 0;
@@ -104,11 +106,13 @@ public sealed class ModelHost : IDisposable
         try
         {
             var clock = Stopwatch.StartNew();
+            ResidentBytesBeforeLoad = Environment.WorkingSet;
             _models = _load();
             ReadySince = DateTimeOffset.UtcNow;
             _statusDetail = "ready";
             _state = HostState.Ready;
-            _log.LogInformation("Models loaded in {ElapsedMs} ms", clock.ElapsedMilliseconds);
+            _log.LogInformation("Models loaded in {ElapsedMs} ms; resident memory {ResidentMB} MB, {BeforeMB} MB before loading",
+                clock.ElapsedMilliseconds, Environment.WorkingSet >> 20, ResidentBytesBeforeLoad >> 20);
             return true;
         }
         catch (Exception e)

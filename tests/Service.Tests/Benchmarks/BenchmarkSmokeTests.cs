@@ -23,11 +23,13 @@ public sealed class BenchmarkSmokeTests
         Assert.All(f.Throughput, t => { Assert.True(t.Requests > 0); Positive(t.PerSecond); Positive(t.GflopsPerSecond); Assert.True(t.MeanBatch >= 1); });
         Assert.All(f.Profile, s => Assert.True(s.Ms > 0, s.Stage));
         Assert.True(f.PeakResidentBytes >= f.WeightBytes);
+        Assert.InRange(f.ResidentBeforeLoadBytes, 1, f.PeakResidentBytes);
 
         var chat = report.Chat!;
         Assert.Equal(BenchmarkSettings.QuickRun.ChatPromptTokens, chat.PromptTokens);
         Assert.All([chat.PrefillP50Ms, chat.PrefillFlops, chat.HttpTtftMs, chat.DecodeTokensPerSecond, chat.DecodeBytesPerToken,
             chat.HttpInterToken.P50Ms, chat.WeightBytes, chat.KvBudgetBytes, chat.PeakResidentBytes], Positive);
+        Assert.InRange(chat.ResidentBeforeLoadBytes, 1, chat.PeakResidentBytes);
         Assert.Equal([1, 4, 8], chat.Streams.Select(s => s.Streams));
         Assert.All(chat.Streams, s => { Assert.InRange(s.CompletionTokens, s.Streams, s.Streams * BenchmarkSettings.QuickRun.ChatStreamTokens); Positive(s.TokensPerSecond); Positive(s.TtftP50Ms); });
         Assert.All(chat.DecodeProfile.Concat(chat.PrefillProfile), s => Assert.True(s.Ms > 0, s.Stage));
