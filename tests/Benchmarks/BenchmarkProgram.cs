@@ -52,7 +52,8 @@ public static class BenchmarkProgram
         log.WriteLine($"{machine.CpuModel}, {machine.LogicalCpus} CPUs, load {machine.LoadAtStart}");
         var limits = MachineLimits.Measure(settings, log);
         var fillMask = await FillMaskBenchmark.RunAsync(settings, limits, log);
-        var chat = await ChatBenchmark.RunAsync(settings, limits, log);
+        var chat = new List<ChatReport>();
+        foreach (var dtype in settings.ChatDTypes) chat.Add(await ChatBenchmark.RunAsync(settings, dtype, limits, log));
         return new BenchmarkReport(settings, machine, limits, command, started, clock.Elapsed, MachineInfo.CurrentLoad(), fillMask, chat);
     }
 }

@@ -8,7 +8,7 @@ public sealed record TargetCheck(string Target, string Measured, bool Met);
 
 /// <summary>Everything one run measured, rendered as the Markdown of BENCHMARKS.md.</summary>
 public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Machine, MachineLimits Limits, string Command,
-    DateTimeOffset Started, TimeSpan Duration, string LoadAtEnd, FillMaskReport FillMask, ChatReport? Chat)
+    DateTimeOffset Started, TimeSpan Duration, string LoadAtEnd, FillMaskReport FillMask, IReadOnlyList<ChatReport> Chats)
 {
     public const string ThroughputSection = "## Throughput against concurrency";
     public static readonly string[] Sections =
@@ -31,7 +31,7 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         targets.Add(ResidentMemory.PeakTarget("fill-mask peak RSS <= 1.2x weight bytes", f.PeakResidentBytes, f.ResidentBeforeLoadBytes, f.WeightBytes));
         long growth = f.ResidentAfterLoadRunBytes - f.ResidentBeforeLoadRunBytes;
         targets.Add(new($"no RSS growth over {f.LoadRunRequests} requests", $"{growth / 1e6:+0.0;-0.0} MB", growth <= 0.02 * f.WeightBytes));
-        if (Chat is { } c) targets.AddRange(c.Targets(Limits));
+        foreach (var c in Chats) targets.AddRange(c.Targets(Limits));
         return targets;
     }
 
@@ -130,8 +130,9 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
 
         md.AppendLine("## Chat");
         md.AppendLine();
-        if (Chat is null) md.AppendLine("Not measured in this run.");
-        else Chat.AppendMarkdown(md, Limits);
+        if (Chats.Count == 0) md.AppendLine("Not measured in this run.");
+        else ChatReport.AppendIntroduction(md, Chats[0]);
+        foreach (var chat in Chats) chat.AppendMarkdown(md, Limits);
         md.AppendLine();
 
         md.AppendLine(ThroughputSection);
@@ -148,8 +149,8 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         void Row(string phase, long weights, long kv, long peak, long before) => md.AppendLine(CultureInfo.InvariantCulture,
             $"| {phase} | {weights / 1e6:F0} | {kv / 1e6:F0} | {peak / 1e6:F0} | {(double)peak / (weights + kv):F2}x | {before / 1e6:F0} | {(peak - before) / 1e6:F0} | {(double)(peak - before) / (weights + kv):F2}x |");
         Row("fill-mask service (load, vectors, latency, throughput)", f.WeightBytes, 0, f.PeakResidentBytes, f.ResidentBeforeLoadBytes);
-        if (Chat is { } chat)
-            Row("chat service (load, prefill, decode, streams)", chat.WeightBytes, chat.KvBudgetBytes, chat.PeakResidentBytes, chat.ResidentBeforeLoadBytes);
+        foreach (var chat in Chats)
+            Row($"chat service, {chat.DType} (load, prefill, decode, streams)", chat.WeightBytes, chat.KvBudgetBytes, chat.PeakResidentBytes, chat.ResidentBeforeLoadBytes);
         md.AppendLine();
         md.AppendLine($"Peak RSS is VmHWM of this process, {(f.PeakWasReset ? "reset (`/proc/self/clear_refs`) before each phase's service started" : "NOT resettable here, so it is the process-wide peak")}; " +
             "it includes the .NET runtime, ASP.NET Core and the benchmark's own client and load generator. \"RSS before the model load\" is the process's RSS when the " +
@@ -182,7 +183,7 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
                 new ChartSeries("GEMM RATE / FLOPS PER QUERY", [.. f.Throughput.Select(_ => perQueryAtGemm)], (214, 39, 40), Dashed: true),
             ]),
         };
-        if (Chat is { Streams.Count: > 0 } chat) panels.Add(chat.Panel(Limits));
+        panels.AddRange(Chats.Where(c => c.Streams.Count > 0).Select(c => c.Panel(Limits)));
         return LineChartPng.Render(panels);
     }
 

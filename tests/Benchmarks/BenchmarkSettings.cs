@@ -30,6 +30,8 @@ public sealed record BenchmarkSettings
     public required int[] ChatConcurrency { get; init; }
     /// <summary>The reply budget (Chat:MaxTokens default) that sizes a request's KV cache.</summary>
     public int ChatMaxTokens { get; init; } = 512;
+    /// <summary>The chat phase runs once per dtype (Models:Chat:DType): float32, then bfloat16 (half the bytes per token).</summary>
+    public string[] ChatDTypes { get; init; } = ["float32", "bfloat16"];
 
     public static BenchmarkSettings Full => new()
     {

@@ -25,14 +25,17 @@ public sealed class BenchmarkSmokeTests
         Assert.True(f.PeakResidentBytes >= f.WeightBytes);
         Assert.InRange(f.ResidentBeforeLoadBytes, 1, f.PeakResidentBytes);
 
-        var chat = report.Chat!;
-        Assert.Equal(BenchmarkSettings.QuickRun.ChatPromptTokens, chat.PromptTokens);
-        Assert.All([chat.PrefillP50Ms, chat.PrefillFlops, chat.HttpTtftMs, chat.DecodeTokensPerSecond, chat.DecodeBytesPerToken,
-            chat.HttpInterToken.P50Ms, chat.WeightBytes, chat.KvBudgetBytes, chat.PeakResidentBytes], Positive);
-        Assert.InRange(chat.ResidentBeforeLoadBytes, 1, chat.PeakResidentBytes);
-        Assert.Equal([1, 4, 8], chat.Streams.Select(s => s.Streams));
-        Assert.All(chat.Streams, s => { Assert.InRange(s.CompletionTokens, s.Streams, s.Streams * BenchmarkSettings.QuickRun.ChatStreamTokens); Positive(s.TokensPerSecond); Positive(s.TtftP50Ms); });
-        Assert.All(chat.DecodeProfile.Concat(chat.PrefillProfile), s => Assert.True(s.Ms > 0, s.Stage));
+        Assert.Equal(["float32", "bfloat16"], report.Chats.Select(c => c.DType));
+        foreach (var chat in report.Chats)
+        {
+            Assert.Equal(BenchmarkSettings.QuickRun.ChatPromptTokens, chat.PromptTokens);
+            Assert.All([chat.PrefillP50Ms, chat.PrefillFlops, chat.HttpTtftMs, chat.DecodeTokensPerSecond, chat.DecodeBytesPerToken,
+                chat.HttpInterToken.P50Ms, chat.WeightBytes, chat.KvBudgetBytes, chat.PeakResidentBytes], Positive);
+            Assert.InRange(chat.ResidentBeforeLoadBytes, 1, chat.PeakResidentBytes);
+            Assert.Equal([1, 4, 8], chat.Streams.Select(s => s.Streams));
+            Assert.All(chat.Streams, s => { Assert.InRange(s.CompletionTokens, s.Streams, s.Streams * BenchmarkSettings.QuickRun.ChatStreamTokens); Positive(s.TokensPerSecond); Positive(s.TtftP50Ms); });
+            Assert.All(chat.DecodeProfile.Concat(chat.PrefillProfile), s => Assert.True(s.Ms > 0, s.Stage));
+        }
 
         var markdown = report.ToMarkdown();
         foreach (var section in BenchmarkReport.Sections) Assert.Contains(section, markdown);
