@@ -112,7 +112,7 @@ public static class ChatBenchmark
             var clock = Stopwatch.StartNew();
             long checkpointBytes = ChatCheckpoint.Write(directory, config);
             log.WriteLine($"Chat checkpoint ({checkpointBytes / 1e6:F0} MB) written in {clock.Elapsed.TotalSeconds:F1} s");
-            GC.Collect();
+            ResidentMemory.ReleaseFreed();
             ResidentMemory.ResetPeak();
             using var service = await ServiceUnderTest.StartAsync(new Dictionary<string, string?>
             {

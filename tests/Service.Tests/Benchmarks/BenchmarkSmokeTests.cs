@@ -24,6 +24,8 @@ public sealed class BenchmarkSmokeTests
         Assert.All(f.Profile, s => Assert.True(s.Ms > 0, s.Stage));
         Assert.True(f.PeakResidentBytes >= f.WeightBytes);
         Assert.InRange(f.ResidentBeforeLoadBytes, 1, f.PeakResidentBytes);
+        Assert.Equal(Enumerable.Range(0, 5).Select(k => k * 10), f.Leak.Samples.Select(s => s.Requests));
+        Assert.All(f.Leak.Samples, s => { Positive(s.ResidentBytes); Positive(s.GcHeapBytes); Positive(s.LiveTensors); });
 
         var chat = report.Chat!;
         Assert.Equal(BenchmarkSettings.QuickRun.ChatPromptTokens, chat.PromptTokens);
