@@ -18,6 +18,10 @@ public sealed record BenchmarkSettings
     public required int LatencyIterations { get; init; }
     public required int[] FillMaskConcurrency { get; init; }
     public required TimeSpan ThroughputDuration { get; init; }
+    /// <summary>Leak check: requests at <see cref="LeakCheckClients"/> concurrent clients, memory sampled every <see cref="LeakCheckSampleEvery"/>.</summary>
+    public required int LeakCheckRequests { get; init; }
+    public int LeakCheckClients { get; init; } = 4;
+    public required int LeakCheckSampleEvery { get; init; }
 
     public required LlamaConfig ChatConfig { get; init; }
     /// <summary>Prompt length for prefill and time to first token (the service's prompt budget is set to it).</summary>
@@ -45,6 +49,8 @@ public sealed record BenchmarkSettings
         LatencyIterations = 60,
         FillMaskConcurrency = [1, 4, 16],
         ThroughputDuration = TimeSpan.FromSeconds(15),
+        LeakCheckRequests = 1000,
+        LeakCheckSampleEvery = 100,
         ChatConfig = ChatCheckpoint.Qwen2(vocab: 151936, hidden: 896, layers: 24, heads: 14, kvHeads: 2, intermediate: 4864, positions: 32768),
         ChatPromptTokens = 1536,
         ChatPrefillIterations = 3,
@@ -65,6 +71,8 @@ public sealed record BenchmarkSettings
         LatencyIterations = 5,
         FillMaskConcurrency = [1, 4, 16],
         ThroughputDuration = TimeSpan.FromMilliseconds(400),
+        LeakCheckRequests = 40,
+        LeakCheckSampleEvery = 10,
         ChatConfig = ChatCheckpoint.Qwen2(vocab: 1200, hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 128, positions: 1024),
         ChatPromptTokens = 96,
         ChatPrefillIterations = 2,

@@ -124,7 +124,7 @@ public static class ChatBenchmark
             int maxBatch = settings.ChatConcurrency.Max();
             // Room for every stream at the full prompt + reply budget: the budget the memory target counts.
             long kvBudget = (long)maxBatch * (settings.ChatPromptTokens + settings.ChatMaxTokens) * KvBytesPerPosition(config, dtype);
-            GC.Collect();
+            ResidentMemory.ReleaseFreed();
             ResidentMemory.ResetPeak();
             using var service = await ServiceUnderTest.StartAsync(new Dictionary<string, string?>
             {

@@ -28,7 +28,7 @@ public sealed record FillMaskReport(
     LatencyFigures EngineEnglish, LatencyFigures EngineProjectionOff, LatencyFigures EngineProjectionOn,
     LatencyFigures HttpEnglish, LatencyFigures HttpProjectionOff, LatencyFigures HttpProjectionOn,
     IReadOnlyList<ThroughputPoint> Throughput, IReadOnlyList<StageTime> Profile,
-    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, long ResidentBeforeLoadRunBytes, long ResidentAfterLoadRunBytes, int LoadRunRequests)
+    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak)
 {
     public double RooflineMs(MachineLimits m) => Math.Max(FlopsPerQuery / m.GemmFlopsPerSecond, BytesPerQuery / m.CopyBytesPerSecond) * 1000;
 }
@@ -66,7 +66,7 @@ public static class FillMaskBenchmark
             long checkpointBytes = WriteCheckpoint(directory, config);
             log.WriteLine($"Fill-mask checkpoint ({checkpointBytes / 1e6:F0} MB) written in {clock.Elapsed.TotalSeconds:F1} s");
 
-            GC.Collect();
+            ResidentMemory.ReleaseFreed();
             bool reset = ResidentMemory.ResetPeak();
             using var service = await ServiceUnderTest.StartAsync(new Dictionary<string, string?> { ["Models:FillMask:Path"] = directory });
             log.WriteLine($"Service ready in {service.LoadTime.TotalSeconds:F1} s at {service.BaseAddress}");
@@ -101,7 +101,6 @@ public static class FillMaskBenchmark
 
             var profile = await host.RunAsync(m => Profile(m, config, tokens, machine, warm, n));
 
-            long beforeRun = ResidentMemory.CurrentBytes();
             var batcher = service.Services.GetRequiredService<FillMaskBatcher>();
             var throughput = new List<ThroughputPoint>();
             foreach (int clients in settings.FillMaskConcurrency)
@@ -110,11 +109,15 @@ public static class FillMaskBenchmark
                 throughput.Add(point);
                 log.WriteLine($"{clients,2} clients: {point.PerSecond:F1} requests/s, {point.GflopsPerSecond:F1} GFLOP/s, p50 {point.P50Ms:F1} ms, mean batch {point.MeanBatch:F1}");
             }
-            long afterRun = ResidentMemory.CurrentBytes();
+
+            var leakBody = JsonSerializer.SerializeToUtf8Bytes(new { text = EnglishQuery, top_k = 5 });
+            var leak = await LeakCheck.RunAsync(() => Post(service.Http, leakBody), settings.LeakCheckClients, settings.LeakCheckRequests,
+                settings.LeakCheckSampleEvery, warmUp: settings.LeakCheckRequests / 10);
+            log.WriteLine($"Leak check: RSS {leak.ResidentGrowth / 1e6:+0.0;-0.0} MB from request {leak.From.Requests} to {leak.To.Requests}, live tensors {leak.TensorGrowth:+0;-0}");
             long peak = ResidentMemory.PeakBytes();
             return new FillMaskReport(config, tokens, weightBytes, checkpointBytes, flops, bytesPerQuery, service.LoadTime.TotalSeconds,
                 engineEnglish, engineOff, engineOn, httpEnglish, httpOff, httpOn, throughput, profile,
-                peak, reset, host.ResidentBytesBeforeLoad, beforeRun, afterRun, throughput.Sum(t => t.Requests));
+                peak, reset, host.ResidentBytesBeforeLoad, leak);
         }
         finally
         {

@@ -52,6 +52,24 @@ public static class ResidentMemory
     public static long CurrentBytes() => Status("VmRSS:") ?? Process.GetCurrentProcess().WorkingSet64;
 
     /// <summary>
+    /// Before a phase: collects garbage and hands glibc's free heap pages back to the kernel, so the
+    /// phase's baseline holds no freed-but-resident memory of an earlier phase (a new host thread
+    /// may take over the old one's malloc arena and reuse it, which would hide part of its own use).
+    /// </summary>
+    public static void ReleaseFreed()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        if (!OperatingSystem.IsLinux()) return;
+        try { malloc_trim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { } // not glibc
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int malloc_trim(nuint pad);
+
+    /// <summary>
     /// Issue 5's memory target, on the peak this phase is accountable for: the peak minus the RSS when
     /// the model load began (the .NET runtime, ASP.NET Core and the benchmark's client are in that
     /// baseline). The raw ratio is shown beside it.

@@ -24,6 +24,8 @@ public sealed class BenchmarkSmokeTests
         Assert.All(f.Profile, s => Assert.True(s.Ms > 0, s.Stage));
         Assert.True(f.PeakResidentBytes >= f.WeightBytes);
         Assert.InRange(f.ResidentBeforeLoadBytes, 1, f.PeakResidentBytes);
+        Assert.Equal(Enumerable.Range(0, 5).Select(k => k * 10), f.Leak.Samples.Select(s => s.Requests));
+        Assert.All(f.Leak.Samples, s => { Positive(s.ResidentBytes); Positive(s.GcHeapBytes); Positive(s.LiveTensors); });
 
         Assert.Equal(["float32", "bfloat16"], report.Chats.Select(c => c.DType));
         foreach (var chat in report.Chats)
