@@ -60,8 +60,8 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
 
     /// <summary>
     /// Queues a prepared chat; the task completes with the reply. <paramref name="onDelta"/> runs on the
-    /// host thread with each final piece of text. Throws Overloaded when too many are waiting, and
-    /// Invalid when the request alone needs more KV memory than the whole budget.
+    /// host thread with each final piece of text. Throws Overloaded (429) when too many are waiting, and
+    /// Validation (400) when the request alone needs more KV memory than the whole budget.
     /// </summary>
     public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation = default)
     {
@@ -113,7 +113,14 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     {
         while (true)
         {
-            Step(models);
+            try
+            {
+                Step(models);
+            }
+            catch (Exception e)
+            {
+                FailAll(e); // nobody may be left waiting for a step that never comes
+            }
             lock (_gate)
             {
                 _stepQueued = _waiting.Count > 0 || _running.Count > 0;
@@ -179,25 +186,44 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     {
         lock (_gate)
         {
-            while (_waiting.First is { } node)
+            for (var node = _waiting.First; node is not null;)
             {
+                var next = node.Next;
                 var w = node.Value;
                 if (w.Sequence.Cancellation.IsCancellationRequested)
                 {
-                    _waiting.RemoveFirst();
+                    _waiting.Remove(node);
                     w.Sequence.Dispose();
                     w.Result.TrySetCanceled(w.Sequence.Cancellation); // the caller left before it started
-                    continue;
                 }
-                long need = w.Sequence.KvBytes;
-                if (_running.Count >= Math.Max(1, options.MaxBatchSize) || ReservedBytes + need > BudgetBytes) return;
+                node = next;
+            }
+            while (_waiting.First is { } first)
+            {
+                var w = first.Value;
+                if (_running.Count >= Math.Max(1, options.MaxBatchSize) || ReservedBytes + w.Sequence.KvBytes > BudgetBytes) return;
                 _waiting.RemoveFirst();
-                Interlocked.Add(ref _reservedBytes, need);
+                Interlocked.Add(ref _reservedBytes, w.Sequence.KvBytes);
                 _running.Add(w);
             }
         }
     }
 
+    /// <summary>On the host thread, after an unexpected error: every request fails with it (the caller of Steps decides whether to step again).</summary>
+    void FailAll(Exception e)
+    {
+        foreach (var w in _running) { w.Sequence.Dispose(); w.Result.TrySetException(e); }
+        _running.Clear();
+        RunningCount = 0;
+        Interlocked.Exchange(ref _reservedBytes, 0);
+        lock (_gate)
+        {
+            foreach (var w in _waiting) { w.Sequence.Dispose(); w.Result.TrySetException(e); }
+            _waiting.Clear();
+        }
+    }
+
+    /// <summary>When no step could be queued: the waiting requests fail with the host's refusal.</summary>
     void FailWaiting(Exception e)
     {
         lock (_gate)

@@ -174,4 +174,45 @@ public sealed class ChatSchedulerTests : IDisposable
         AssertSame(stayAlone, await staying);
         Assert.Equal(0, scheduler.ReservedBytes);
     }
+
+    [Fact]
+    public async Task A_request_whose_caller_left_while_waiting_is_dropped_even_behind_a_blocked_one()
+    {
+        var first = Engine.Prepare(Queries[1]);
+        long need = (first.Generation.PromptIds.Length + first.Generation.MaxNewTokens) * Engine.Bundle.Model.KvBytesPerPosition;
+        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { KvCacheBudgetMB = need / (double)(1 << 20) }); // one at a time
+        using var leave = new CancellationTokenSource();
+        Task<GenerationResult> running, blocked, leaving = null!;
+        bool? droppedBeforeFirstDelta = null;
+        using (var gate = BlockHost())
+        {
+            running = scheduler.SubmitAsync(first, _ => droppedBeforeFirstDelta ??= leaving.IsCompleted);
+            blocked = scheduler.SubmitAsync(Engine.Prepare(Queries[1]), _ => { });
+            leaving = scheduler.SubmitAsync(Engine.Prepare(Queries[4]), _ => { }, leave.Token);
+            leave.Cancel();
+            gate.Set();
+        }
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaving);
+        AssertSame(await running, await blocked);
+        Assert.True(droppedBeforeFirstDelta); // at the first step, not after the two ahead of it
+    }
+
+    [Fact]
+    public async Task A_request_the_model_fails_on_fails_alone_and_the_batch_goes_on()
+    {
+        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions());
+        var good = Engine.Prepare(Queries[1]);
+        var broken = good with { Generation = good.Generation with { PromptIds = [.. good.Generation.PromptIds, 1_000_000] } }; // no such token
+        Task<GenerationResult> ok, failing;
+        using (var gate = BlockHost())
+        {
+            ok = scheduler.SubmitAsync(good, _ => { });
+            failing = scheduler.SubmitAsync(broken, _ => { });
+            gate.Set();
+        }
+        await Assert.ThrowsAnyAsync<Exception>(() => failing);
+        AssertSame(await Alone(Queries[1]), await ok);
+        Assert.Equal(0, scheduler.ReservedBytes);
+        AssertSame(await Alone(Queries[4]), await scheduler.SubmitAsync(Engine.Prepare(Queries[4]), _ => { }));
+    }
 }
