@@ -22,11 +22,15 @@ public sealed record ChatReport(
     int PromptTokens, double PrefillFlops, IReadOnlyList<double> PrefillMs, double HttpTtftMs,
     int DecodeTokens, double DecodeTokensPerSecond, double DecodeBytesPerToken, double DecodeFlopsPerToken,
     LatencyFigures HttpInterToken, IReadOnlyList<ChatStreamPoint> Streams, IReadOnlyList<StageTime> DecodeProfile, IReadOnlyList<StageTime> PrefillProfile,
-    long PeakResidentBytes, long ResidentBeforeLoadBytes, bool HostSerialises)
+    long PeakResidentBytes, long ResidentBeforeLoadBytes, bool HostSerialises, double Bf16DecodeTokensPerSecond, long Bf16WeightBytes)
 {
     public double PrefillP50Ms => Measure.Median(PrefillMs);
     public double PrefillBoundMs(MachineLimits m) => PrefillFlops / m.GemmFlopsPerSecond * 1000;
     public double DecodeBoundTokensPerSecond(MachineLimits m) => m.CopyBytesPerSecond / DecodeBytesPerToken;
+    /// <summary>Decode streams its weights, a pure read: the read bandwidth is its proper bound (shown beside the copy-based one).</summary>
+    public double DecodeReadBoundTokensPerSecond(MachineLimits m) => m.ReadBytesPerSecond / DecodeBytesPerToken;
+    /// <summary>Per token with bfloat16 weights: their bytes plus the (bfloat16) KV cache read.</summary>
+    public double Bf16DecodeBytesPerToken => Bf16WeightBytes + (DecodeBytesPerToken - WeightBytes) / 2;
     public double AggregateLimit(MachineLimits m, int streams) =>
         Math.Min(streams * DecodeBoundTokensPerSecond(m), m.GemmFlopsPerSecond / DecodeFlopsPerToken);
 
@@ -64,6 +68,11 @@ public sealed record ChatReport(
         md.AppendLine($"| time to first token over HTTP, same prompt, stream=true | {HttpTtftMs:F0} ms | {PrefillBoundMs(m):F0} ms | {HttpTtftMs / PrefillBoundMs(m):F2}x |");
         md.AppendLine($"| decode at batch 1 ({DecodeTokens} tokens after a short prompt, in process) | {DecodeTokensPerSecond:F2} tokens/s ({1000 / DecodeTokensPerSecond:F1} ms/token) | " +
             $"{DecodeBytesPerToken / 1e6:F0} MB per token / copy bandwidth = {DecodeBoundTokensPerSecond(m):F2} tokens/s ({DecodeBytesPerToken / m.CopyBytesPerSecond * 1000:F1} ms); at the matvec rate {m.MatVecBytesPerSecond / DecodeBytesPerToken:F2} tokens/s | {DecodeTokensPerSecond / DecodeBoundTokensPerSecond(m):P0} |");
+        md.AppendLine($"| decode at batch 1 against the read bandwidth (weight streaming is a read) | {DecodeTokensPerSecond:F2} tokens/s | " +
+            $"{DecodeBytesPerToken / 1e6:F0} MB per token / read bandwidth = {DecodeReadBoundTokensPerSecond(m):F2} tokens/s ({DecodeBytesPerToken / m.ReadBytesPerSecond * 1000:F1} ms) | {DecodeTokensPerSecond / DecodeReadBoundTokensPerSecond(m):P0} |");
+        md.AppendLine($"| decode at batch 1 with bfloat16 weights (Inference:DType=bfloat16, same checkpoint, in process) | {Bf16DecodeTokensPerSecond:F2} tokens/s ({1000 / Bf16DecodeTokensPerSecond:F1} ms/token), " +
+            $"**{Bf16DecodeTokensPerSecond / DecodeTokensPerSecond:F2}x float32** | {Bf16DecodeBytesPerToken / 1e6:F0} MB per token / read bandwidth = {m.ReadBytesPerSecond / Bf16DecodeBytesPerToken:F2} tokens/s; " +
+            $"at the bfloat16 matvec rate {m.MatVecBf16BytesPerSecond / Bf16DecodeBytesPerToken:F2} tokens/s | {Bf16DecodeTokensPerSecond / (m.ReadBytesPerSecond / Bf16DecodeBytesPerToken):P0} |");
         md.AppendLine($"| inter-token latency over HTTP (one stream, gaps between content chunks) | p50 {HttpInterToken.P50Ms:F1} ms, p95 {HttpInterToken.P95Ms:F1} ms | {DecodeBytesPerToken / m.CopyBytesPerSecond * 1000:F1} ms | {HttpInterToken.P50Ms / (DecodeBytesPerToken / m.CopyBytesPerSecond * 1000):F2}x |");
         md.AppendLine();
         md.AppendLine("| concurrent streams (HTTP, stream=true) | completion tokens | seconds | aggregate tokens/s | vs 1 stream | limit with batching | TTFT p50 / p95 ms | inter-token p50 / p95 ms |");
@@ -170,14 +179,32 @@ public static class ChatBenchmark
 
             var (decodeProfile, prefillProfile) = await host.RunAsync(m => Profile(m.Chat!, config, promptTokens, machine, settings));
             long peak = ResidentMemory.PeakBytes();
+            service.Dispose(); // the float32 model's memory is free before the bfloat16 copy loads
+            var (bf16Rate, bf16Bytes) = await Bf16DecodeAsync(directory, settings, shortPrompt);
+            log.WriteLine($"Decode at batch 1 with bfloat16 weights: {bf16Rate:F2} tokens/s ({bf16Rate / decodeRate:F2}x float32)");
             return new ChatReport(config, weightBytes, checkpointBytes, kvPerRequest, service.LoadTime.TotalSeconds, promptTokens, prefillFlops, prefill,
                 longStream.TtftMs, decode.CompletionTokens, decodeRate, bytesPerToken, flopsPerToken, interToken, streams, decodeProfile, prefillProfile,
-                peak, host.ResidentBytesBeforeLoad, HostSerialises: true);
+                peak, host.ResidentBytesBeforeLoad, HostSerialises: true, bf16Rate, bf16Bytes);
         }
         finally
         {
             try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>Batch-1 decode, in process, with the same checkpoint loaded as bfloat16 (Inference:DType): tokens/s and weight bytes.</summary>
+    static async Task<(double TokensPerSecond, long WeightBytes)> Bf16DecodeAsync(string directory, BenchmarkSettings settings, string prompt)
+    {
+        using var service = await ServiceUnderTest.StartAsync(new Dictionary<string, string?>
+        {
+            ["Models:Chat:Path"] = directory, ["Models:Chat:PromptFormat"] = "chatml", ["Chat:Safety:AiDisclosure"] = "", ["Inference:DType"] = "bfloat16",
+        });
+        var host = service.Host;
+        long bytes = await host.RunAsync(m => ((nn.Module)m.Chat!.Bundle.Model).parameters().Sum(p => p.numel() * p.element_size()));
+        await host.RunAsync(m => m.Chat!.Generate(m.Chat.Prepare(Query(prompt, 4)), _ => { }, CancellationToken.None)); // warm-up
+        var decode = await host.RunAsync(m => m.Chat!.Generate(m.Chat.Prepare(Query(prompt, settings.ChatDecodeTokens)), _ => { }, CancellationToken.None));
+        if (decode.CompletionTokens < 2) throw new InvalidOperationException($"The bfloat16 decode run stopped after {decode.CompletionTokens} token(s).");
+        return ((decode.CompletionTokens - 1) / (decode.DecodeMs / 1000), bytes);
     }
 
     static ChatQuery Query(string user, int maxTokens) =>

@@ -13,7 +13,9 @@ public sealed class BenchmarkSmokeTests
     {
         var report = await BenchmarkProgram.RunAsync(BenchmarkSettings.QuickRun, "quick", TextWriter.Null);
 
-        Assert.All([report.Limits.GemmFlopsPerSecond, report.Limits.CopyBytesPerSecond, report.Limits.MatVecBytesPerSecond], Positive);
+        var limits = report.Limits;
+        Assert.All([limits.GemmFlopsPerSecond, limits.CopyBytesPerSecond, limits.ReadBytesPerSecond, limits.MatVecBytesPerSecond,
+            limits.MatVecBf16BytesPerSecond, limits.MatVecF16BytesPerSecond], Positive);
         var f = report.FillMask;
         Assert.Equal(16, f.QueryTokens);
         Assert.All([f.FlopsPerQuery, f.BytesPerQuery, f.RooflineMs(report.Limits), f.WeightBytes, f.PeakResidentBytes], Positive);
@@ -30,7 +32,8 @@ public sealed class BenchmarkSmokeTests
         var chat = report.Chat!;
         Assert.Equal(BenchmarkSettings.QuickRun.ChatPromptTokens, chat.PromptTokens);
         Assert.All([chat.PrefillP50Ms, chat.PrefillFlops, chat.HttpTtftMs, chat.DecodeTokensPerSecond, chat.DecodeBytesPerToken,
-            chat.HttpInterToken.P50Ms, chat.WeightBytes, chat.KvBudgetBytes, chat.PeakResidentBytes], Positive);
+            chat.HttpInterToken.P50Ms, chat.WeightBytes, chat.KvBudgetBytes, chat.PeakResidentBytes, chat.Bf16DecodeTokensPerSecond], Positive);
+        Assert.Equal(chat.WeightBytes / 2, chat.Bf16WeightBytes);
         Assert.InRange(chat.ResidentBeforeLoadBytes, 1, chat.PeakResidentBytes);
         Assert.Equal([1, 4, 8], chat.Streams.Select(s => s.Streams));
         Assert.All(chat.Streams, s => { Assert.InRange(s.CompletionTokens, s.Streams, s.Streams * BenchmarkSettings.QuickRun.ChatStreamTokens); Positive(s.TokensPerSecond); Positive(s.TtftP50Ms); });
