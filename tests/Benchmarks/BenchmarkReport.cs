@@ -78,11 +78,19 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         md.AppendLine("| limit | how | value |");
         md.AppendLine("|---|---|---|");
         md.AppendLine($"| GEMM rate | {Limits.GemmSize}x{Limits.GemmSize} float32 `mm`, median of {Settings.MachineIterations} | **{Limits.GemmFlopsPerSecond / 1e9:F1} GFLOP/s** |");
-        md.AppendLine($"| memory bandwidth | {Limits.CopyBytes >> 20} MiB tensor `copy_`, (read + write) bytes / time | **{Limits.CopyBytesPerSecond / 1e9:F1} GB/s** |");
-        md.AppendLine($"| batch-1 matvec streaming | `linear` of a 1x{Limits.MatVecSize} row by a {Limits.MatVecSize}x{Limits.MatVecSize} float32 matrix, matrix bytes / time | **{Limits.MatVecBytesPerSecond / 1e9:F1} GB/s** ({Limits.MatVecBytesPerSecond / Limits.CopyBytesPerSecond:P0} of the copy bandwidth) |");
+        md.AppendLine($"| GEMM rate, bfloat16 | the same in bfloat16 (the compute bound of the bfloat16 chat runs) | **{Limits.GemmBf16FlopsPerSecond / 1e9:F1} GFLOP/s** |");
+        md.AppendLine($"| memory bandwidth, copy | {Limits.CopyBytes >> 20} MiB tensor `copy_`, (read + write) bytes / time, median of {Settings.MachineIterations} | **{Limits.CopyBytesPerSecond / 1e9:F1} GB/s** |");
+        md.AppendLine($"| memory bandwidth, read | `sum()` over the same {Limits.CopyBytes >> 20} MiB float32 tensor, bytes read / time, median of {Settings.MachineIterations} | **{Limits.ReadBytesPerSecond / 1e9:F1} GB/s** ({Limits.ReadBytesPerSecond / Limits.CopyBytesPerSecond:F2}x the copy figure) |");
+        string MatVecRow(string dtype, double rate) =>
+            $"| batch-1 matvec streaming, {dtype} | `linear` of a 1x{Limits.MatVecSize} row by a {Limits.MatVecSize}x{Limits.MatVecSize} {dtype} matrix, matrix bytes / time | **{rate / 1e9:F1} GB/s** ({rate / Limits.ReadBytesPerSecond:P0} of the read bandwidth";
+        md.AppendLine(MatVecRow("float32", Limits.MatVecBytesPerSecond) + ") |");
+        md.AppendLine(MatVecRow("bfloat16", Limits.MatVecBf16BytesPerSecond) + $"; {Limits.ParametersRelativeToFloat32(Limits.MatVecBf16BytesPerSecond):F2}x float32's parameters/s) |");
+        md.AppendLine(MatVecRow("float16", Limits.MatVecF16BytesPerSecond) + $"; {Limits.ParametersRelativeToFloat32(Limits.MatVecF16BytesPerSecond):F2}x float32's parameters/s) |");
         md.AppendLine();
-        md.AppendLine("Roofline bounds below use the GEMM rate and the copy bandwidth; the matvec rate is what libtorch actually achieves when a " +
-            "batch-1 pass streams its weights, so it is shown beside them.");
+        md.AppendLine("Which bound is which: a batch-1 pass streams its weights, a pure read, so every memory bound below (fill-mask roofline, chat decode, " +
+            "profile stages) divides bytes read by the read bandwidth; the copy figure counts a read and a write per byte and is shown beside the decode ratio " +
+            "for comparison with earlier runs, which used it. Compute bounds use the GEMM rate of the dtype served. The matvec rates are what libtorch's GEMV " +
+            "achieves when streaming a weight matrix; parameters/s relative to float32 says how much faster a half-precision model can decode at these rates.");
         md.AppendLine();
 
         md.AppendLine("## Fill-mask");
@@ -93,7 +101,7 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         md.AppendLine();
         md.AppendLine($"Work per query: {f.FlopsPerQuery / 1e9:F3} GFLOP (encoder {FillMaskBenchmark.EncoderFlops(c, f.QueryTokens) / 1e9:F3}, MLM head at the mask {FillMaskBenchmark.HeadFlops(c, 1) / 1e9:F3}) " +
             $"and {f.BytesPerQuery / 1e6:F0} MB of weights read. Roofline bound = max({f.FlopsPerQuery / Limits.GemmFlopsPerSecond * 1000:F2} ms compute, " +
-            $"{f.BytesPerQuery / Limits.CopyBytesPerSecond * 1000:F2} ms memory) = **{roofline:F2} ms** (at the matvec streaming rate the weights alone take {f.BytesPerQuery / Limits.MatVecBytesPerSecond * 1000:F2} ms).");
+            $"{f.BytesPerQuery / Limits.ReadBytesPerSecond * 1000:F2} ms memory at the read bandwidth) = **{roofline:F2} ms** (at the copy bandwidth the weights would take {f.BytesPerQuery / Limits.CopyBytesPerSecond * 1000:F2} ms, at the matvec streaming rate {f.BytesPerQuery / Limits.MatVecBytesPerSecond * 1000:F2} ms).");
         md.AppendLine();
         md.AppendLine("| batch-1 latency | p50 ms | p95 ms | p50 / roofline | achieved GFLOP/s (p50) | samples |");
         md.AppendLine("|---|---|---|---|---|---|");
@@ -119,7 +127,7 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         md.AppendLine("## Fill-mask profile");
         md.AppendLine();
         md.AppendLine("Batch-1 stages timed one at a time with the loaded model's weights (layer 0's, times the layer count), median of the latency iterations; " +
-            "each stage's own bound is max(FLOPs / GEMM rate, weight bytes / copy bandwidth).");
+            "each stage's own bound is max(FLOPs / GEMM rate, weight bytes / read bandwidth).");
         md.AppendLine();
         md.AppendLine("| stage | ms | GFLOP | weight MB | bound ms | ms / bound |");
         md.AppendLine("|---|---|---|---|---|---|");

@@ -30,7 +30,8 @@ public sealed record FillMaskReport(
     IReadOnlyList<ThroughputPoint> Throughput, IReadOnlyList<StageTime> Profile,
     long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak)
 {
-    public double RooflineMs(MachineLimits m) => Math.Max(FlopsPerQuery / m.GemmFlopsPerSecond, BytesPerQuery / m.CopyBytesPerSecond) * 1000;
+    /// <summary>max(FLOPs / GEMM rate, weight bytes / read bandwidth): a query reads its weights, it does not copy them.</summary>
+    public double RooflineMs(MachineLimits m) => Math.Max(FlopsPerQuery / m.GemmFlopsPerSecond, BytesPerQuery / m.ReadBytesPerSecond) * 1000;
 }
 
 /// <summary>
@@ -231,7 +232,7 @@ public static class FillMaskBenchmark
         {
             var ms = Measure.Median(Measure.Times(warm, n, () => { using var s = torch.NewDisposeScope(); action(); })) * repeat;
             stages.Add(new StageTime(name, ms, flops * repeat, bytes * repeat,
-                Math.Max(flops * repeat / machine.GemmFlopsPerSecond, bytes * repeat / machine.CopyBytesPerSecond) * 1000));
+                Math.Max(flops * repeat / machine.GemmFlopsPerSecond, bytes * repeat / machine.ReadBytesPerSecond) * 1000));
         }
         double f = sizeof(float);
         Stage($"Q, K, V projections (x{L} layers)", 3 * 2.0 * t * h * h, 3 * f * h * h, L, () =>

@@ -5,11 +5,18 @@ namespace Service.Benchmarks;
 
 /// <summary>The machine's limits, measured in the same run as the benchmarks they bound.</summary>
 /// <param name="GemmFlopsPerSecond">Square float32 matmul rate with one intra-op thread per core.</param>
+/// <param name="GemmBf16FlopsPerSecond">The same matmul in bfloat16: the compute bound of a bfloat16 model.</param>
 /// <param name="CopyBytesPerSecond">Large tensor copy, bytes read plus bytes written per second.</param>
+/// <param name="ReadBytesPerSecond">Large tensor `sum`, bytes read per second: what streaming weights can reach.</param>
 /// <param name="MatVecBytesPerSecond">Batch-1 float32 matrix-vector product: matrix bytes streamed per second.</param>
-public sealed record MachineLimits(int Threads, int GemmSize, double GemmFlopsPerSecond, long CopyBytes, double CopyBytesPerSecond,
-    int MatVecSize, double MatVecBytesPerSecond)
+/// <param name="MatVecBf16BytesPerSecond">The same product with bfloat16 row and matrix.</param>
+/// <param name="MatVecF16BytesPerSecond">The same product with float16 row and matrix.</param>
+public sealed record MachineLimits(int Threads, int GemmSize, double GemmFlopsPerSecond, double GemmBf16FlopsPerSecond, long CopyBytes, double CopyBytesPerSecond,
+    double ReadBytesPerSecond, int MatVecSize, double MatVecBytesPerSecond, double MatVecBf16BytesPerSecond, double MatVecF16BytesPerSecond)
 {
+    /// <summary>Matrix elements per second of a half-precision matvec rate, relative to float32's.</summary>
+    public double ParametersRelativeToFloat32(double halfBytesPerSecond) => halfBytesPerSecond / 2 / (MatVecBytesPerSecond / 4);
+
     public static MachineLimits Measure(BenchmarkSettings settings, TextWriter log)
     {
         int threads = Environment.ProcessorCount;
@@ -17,38 +24,43 @@ public sealed record MachineLimits(int Threads, int GemmSize, double GemmFlopsPe
         using var mode = torch.inference_mode();
 
         int n = settings.GemmSize;
-        double gemm;
-        using (var scope = torch.NewDisposeScope())
+        double Gemm(ScalarType dtype)
         {
-            var a = torch.randn(n, n);
-            var b = torch.randn(n, n);
+            using var scope = torch.NewDisposeScope();
+            var a = torch.randn(n, n).to(dtype);
+            var b = torch.randn(n, n).to(dtype);
             var times = Benchmarks.Measure.Times(3, settings.MachineIterations, () => { using var c = a.mm(b); });
-            gemm = 2.0 * n * n * n / (Benchmarks.Measure.Median(times) / 1000);
+            return 2.0 * n * n * n / (Benchmarks.Measure.Median(times) / 1000);
         }
-        log.WriteLine($"GEMM {n}x{n} float32, {threads} threads: {gemm / 1e9:F1} GFLOP/s");
+        double gemm = Gemm(ScalarType.Float32), gemmBf16 = Gemm(ScalarType.BFloat16);
+        log.WriteLine($"GEMM {n}x{n}, {threads} threads: {gemm / 1e9:F1} GFLOP/s float32, {gemmBf16 / 1e9:F1} bfloat16");
 
         long elements = settings.CopyBytes / sizeof(float);
-        double copy;
+        double copy, read;
         using (var scope = torch.NewDisposeScope())
         {
             var source = torch.rand(elements);
             var target = torch.empty(elements);
             var times = Benchmarks.Measure.Times(2, settings.MachineIterations, () => target.copy_(source));
             copy = 2.0 * elements * sizeof(float) / (Benchmarks.Measure.Median(times) / 1000);
+            // A reduction reads every byte once and writes one number: the bound of weight streaming.
+            times = Benchmarks.Measure.Times(2, settings.MachineIterations, () => { using var total = source.sum(); });
+            read = (double)elements * sizeof(float) / (Benchmarks.Measure.Median(times) / 1000);
         }
-        log.WriteLine($"Copy {settings.CopyBytes >> 20} MiB: {copy / 1e9:F1} GB/s (read + write)");
+        log.WriteLine($"Copy {settings.CopyBytes >> 20} MiB: {copy / 1e9:F1} GB/s (read + write); sum: {read / 1e9:F1} GB/s read");
 
         int m = settings.MatVecSize;
-        double matvec;
-        using (var scope = torch.NewDisposeScope())
+        double MatVec(ScalarType dtype)
         {
-            var w = torch.randn(m, m);
-            var x = torch.randn(1, m);
+            using var scope = torch.NewDisposeScope();
+            var w = torch.randn(m, m).to(dtype);
+            var x = torch.randn(1, m).to(dtype);
             // As nn.Linear does it: y = x W^T, W stored [out, in].
             var times = Benchmarks.Measure.Times(3, settings.MachineIterations * 4, () => { using var y = nn.functional.linear(x, w); });
-            matvec = (double)m * m * sizeof(float) / (Benchmarks.Measure.Median(times) / 1000);
+            return (double)m * m * w.element_size() / (Benchmarks.Measure.Median(times) / 1000);
         }
-        log.WriteLine($"Batch-1 matvec {m}x{m}: {matvec / 1e9:F1} GB/s of weights");
-        return new MachineLimits(threads, n, gemm, settings.CopyBytes, copy, m, matvec);
+        double matvec = MatVec(ScalarType.Float32), bf16 = MatVec(ScalarType.BFloat16), f16 = MatVec(ScalarType.Float16);
+        log.WriteLine($"Batch-1 matvec {m}x{m}: {matvec / 1e9:F1} GB/s of weights (float32), {bf16 / 1e9:F1} (bfloat16), {f16 / 1e9:F1} (float16)");
+        return new MachineLimits(threads, n, gemm, gemmBf16, settings.CopyBytes, copy, read, m, matvec, bf16, f16);
     }
 }

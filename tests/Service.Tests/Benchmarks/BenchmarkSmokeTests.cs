@@ -13,7 +13,9 @@ public sealed class BenchmarkSmokeTests
     {
         var report = await BenchmarkProgram.RunAsync(BenchmarkSettings.QuickRun, "quick", TextWriter.Null);
 
-        Assert.All([report.Limits.GemmFlopsPerSecond, report.Limits.CopyBytesPerSecond, report.Limits.MatVecBytesPerSecond], Positive);
+        var limits = report.Limits;
+        Assert.All([limits.GemmFlopsPerSecond, limits.CopyBytesPerSecond, limits.ReadBytesPerSecond, limits.MatVecBytesPerSecond,
+            limits.MatVecBf16BytesPerSecond, limits.MatVecF16BytesPerSecond], Positive);
         var f = report.FillMask;
         Assert.Equal(16, f.QueryTokens);
         Assert.All([f.FlopsPerQuery, f.BytesPerQuery, f.RooflineMs(report.Limits), f.WeightBytes, f.PeakResidentBytes], Positive);
