@@ -60,21 +60,57 @@ public static class Sampler
     /// Nucleus: the smallest set of most probable tokens whose probability mass reaches p. Tokens tied
     /// with the last one admitted are admitted too, so the set never depends on how a sort orders ties.
     /// A trained model's nucleus is usually a few hundred tokens, so the best 1,024 are ranked first
-    /// (a partial selection, not a sort of the whole vocabulary); only a flatter distribution ranks more.
+    /// (a partial selection, not a sort of the whole vocabulary); a flatter distribution has its
+    /// threshold found by <see cref="WideNucleusThreshold(Tensor, double)"/>, without a sort on the CPU.
     /// </summary>
     public static Tensor TopP(Tensor logits, double p)
     {
         var probs = logits.softmax(-1);
-        long n = probs.shape[0];
-        for (long k = Math.Min(n, 1024); ; k = Math.Min(n, k * 16))
+        int k = (int)Math.Min(probs.shape[0], 1024);
+        var ranked = probs.topk(k).values; // descending
+        // Ranks before the mass reaches p; summed in float64, since a float32 running sum over
+        // 10^5 small probabilities drifts by more than the smallest of them.
+        long before = (ranked.to(ScalarType.Float64).cumsum(0) < p - 1e-12).sum().item<long>();
+        double threshold = before < k ? ranked[before].to(ScalarType.Float64).item<double>()
+            : k == probs.shape[0] ? ranked[k - 1].to(ScalarType.Float64).item<double>() // rounding: the mass never quite reached p
+            : WideNucleusThreshold(probs, p);
+        return logits.masked_fill(probs < threshold, double.NegativeInfinity);
+    }
+
+    /// <summary>
+    /// The smallest admitted probability of a nucleus wider than the first ranks: the largest value t
+    /// whose mass(probs >= t) reaches p, itself one of the probabilities. On the CPU the probabilities
+    /// are read in place and bucketed by the top 16 bits of their float32 pattern (ordered as the
+    /// values are), so two passes find t exactly; elsewhere (a GPU sorts fast) they are sorted.
+    /// </summary>
+    static double WideNucleusThreshold(Tensor probs, double p)
+    {
+        if (probs.device.type != DeviceType.CPU || probs.dtype != ScalarType.Float32 || !probs.is_contiguous())
         {
-            var ranked = k == n ? probs.sort(descending: true).Values : probs.topk((int)k).values; // descending
-            // Ranks before the mass reaches p; summed in float64, since a float32 running sum over
-            // 10^5 small probabilities drifts by more than the smallest of them.
-            long before = (ranked.to(ScalarType.Float64).cumsum(0) < p - 1e-12).sum().item<long>();
-            if (before < k || k == n)
-                return logits.masked_fill(probs < ranked[Math.Min(before, k - 1)], double.NegativeInfinity);
+            var sorted = probs.sort(descending: true).Values;
+            long before = (sorted.to(ScalarType.Float64).cumsum(0) < p - 1e-12).sum().item<long>();
+            return sorted[Math.Min(before, sorted.shape[0] - 1)].to(ScalarType.Float64).item<double>();
         }
+        return WideNucleusThreshold(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(probs.bytes), p); // in place, no copy
+    }
+
+    static double WideNucleusThreshold(ReadOnlySpan<float> probs, double p)
+    {
+        const int shift = 16;
+        var mass = new double[1 << (32 - shift)]; // non-negative floats: a larger bit pattern is a larger value
+        foreach (float v in probs) mass[BitConverter.SingleToInt32Bits(v) >>> shift] += v;
+        double above = 0;
+        int bucket = mass.Length - 1;
+        for (; bucket > 0 && above + mass[bucket] < p - 1e-12; bucket--) above += mass[bucket];
+        var inBucket = new List<float>();
+        foreach (float v in probs) if (BitConverter.SingleToInt32Bits(v) >>> shift == bucket) inBucket.Add(v);
+        inBucket.Sort((x, y) => y.CompareTo(x));
+        foreach (float v in inBucket)
+        {
+            above += v;
+            if (above >= p - 1e-12) return v;
+        }
+        return inBucket.Count > 0 ? inBucket[^1] : 0; // rounding: the mass never quite reached p
     }
 
     /// <summary>Draws one id from softmax(logits) with the request's own generator.</summary>

@@ -120,20 +120,21 @@ public sealed class SamplerTests
     }
 
     [Theory]
-    [InlineData(1.5, 0.75)] // peaked (Zipf 1.5): the nucleus lies within the first 1,024 ranks
-    [InlineData(1.0, 0.95)] // Zipf 1: most of the vocabulary, ranked in wider steps
-    [InlineData(0.3, 0.75)] // nearly flat: ranked in full
-    public void Top_p_over_a_real_vocabulary_in_float32_keeps_the_nucleus_by_definition(double zipf, double p)
+    [InlineData(1.5, 0.75, ScalarType.Float32)] // peaked (Zipf 1.5): the nucleus lies within the first 1,024 ranks
+    [InlineData(1.0, 0.95, ScalarType.Float32)] // Zipf 1: most of the vocabulary, its threshold found in place
+    [InlineData(0.3, 0.75, ScalarType.Float32)] // nearly flat
+    [InlineData(0.3, 0.75, ScalarType.Float64)] // the sorting path, as on a GPU
+    public void Top_p_over_a_real_vocabulary_keeps_the_nucleus_by_definition(double zipf, double p, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
         var random = new Random(5);
         var ranks = Enumerable.Range(1, 151_936).OrderBy(_ => random.Next()).ToArray();
         var row = ranks.Select(r => (float)(-zipf * Math.Log(r))).ToArray(); // probability ∝ rank^-zipf
         for (int i = 0; i < 200; i++) row[random.Next(row.Length)] = row[random.Next(row.Length)]; // ties
-        var kept = Sampler.TopP(torch.tensor(row), p);
-        Assert.Equal(ScalarType.Float32, kept.dtype);
+        var kept = Sampler.TopP(torch.tensor(row).to(dtype), p);
+        Assert.Equal(dtype, kept.dtype);
         var expected = NucleusByDefinition(row, p);
-        var actual = kept.data<float>().ToArray().Select((v, i) => (v, i)).Where(x => !float.IsNegativeInfinity(x.v)).Select(x => x.i).ToArray();
+        var actual = kept.to(ScalarType.Float64).data<double>().ToArray().Select((v, i) => (v, i)).Where(x => !double.IsNegativeInfinity(x.v)).Select(x => x.i).ToArray();
         // Equal up to the boundary token, which float32 and float64 probabilities may place on either side.
         Assert.InRange(actual.Length, expected.Length - 2, expected.Length + 2);
         Assert.True(actual.Intersect(expected).Count() >= Math.Min(actual.Length, expected.Length) - 2);
