@@ -61,8 +61,8 @@ public sealed class DecodingSequence : IDisposable
 
     /// <summary>
     /// Runs up to <paramref name="maxTokens"/> more prompt tokens through the model (all of them when the
-    /// model cannot split a prompt); when that ends the
-    /// prompt, the first reply token is sampled from the last position's logits.
+    /// model cannot split a prompt); when that ends the prompt, the first reply token is sampled from
+    /// the last position's logits.
     /// </summary>
     public void Prefill(int maxTokens)
     {
