@@ -25,8 +25,9 @@ public sealed class ChatBatchingOptions
 /// one "step" job at a time sits in the host's queue. A step admits waiting requests while the
 /// batch and the KV budget allow, runs newcomers' prompts in chunks within a token budget, then one
 /// decode step for every running sequence together (one pass over the weights for all of them), and hands out
-/// finished replies. It re-queues itself behind other work (fill-mask batches) while anything is
-/// waiting or running, so a new request joins at the next step and a finished one leaves at once.
+/// finished replies. It takes another turn behind other work (fill-mask batches) while anything is
+/// waiting or running (<see cref="ModelHost.RunInTurns"/>), so a new request joins at the next step
+/// and a finished one leaves at once.
 /// Each sequence keeps its own sampling parameters, seed, stop strings and cache.
 /// </summary>
 public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
@@ -89,45 +90,26 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
             queueStep = !_stepQueued;
             _stepQueued = true;
         }
-        if (queueStep && !TryQueueStep(out var refused)) FailWaiting(refused!);
+        if (queueStep)
+        {
+            try { host.RunInTurns(Turn); }
+            catch (InferenceException e) { FailWaiting(e); }
+        }
         return waiting.Result.Task;
     }
 
-    bool TryQueueStep(out InferenceException? refused)
+    /// <summary>One step; another turn, behind other work, while anything waits or runs.</summary>
+    bool Turn(LoadedModels models)
     {
         try
         {
-            _ = host.RunAsync(models => { Steps(models); return true; });
-            refused = null;
-            return true;
+            Step(models);
         }
-        catch (InferenceException e)
+        catch (Exception e)
         {
-            refused = e;
-            return false;
+            FailAll(e); // nobody may be left waiting for a step that never comes
         }
-    }
-
-    /// <summary>One step, then re-queued behind other work; when the host refuses (its queue is full, or it is draining), the next step runs right here.</summary>
-    void Steps(LoadedModels models)
-    {
-        while (true)
-        {
-            try
-            {
-                Step(models);
-            }
-            catch (Exception e)
-            {
-                FailAll(e); // nobody may be left waiting for a step that never comes
-            }
-            lock (_gate)
-            {
-                _stepQueued = _waiting.Count > 0 || _running.Count > 0;
-                if (!_stepQueued) return;
-            }
-            if (TryQueueStep(out _)) return;
-        }
+        lock (_gate) return _stepQueued = _waiting.Count > 0 || _running.Count > 0;
     }
 
     void Step(LoadedModels models)
@@ -212,15 +194,10 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     /// <summary>On the host thread, after an unexpected error: every request fails with it (the caller of Steps decides whether to step again).</summary>
     void FailAll(Exception e)
     {
-        foreach (var w in _running) { w.Sequence.Dispose(); w.Result.TrySetException(e); }
-        _running.Clear();
+        Fail(_running, e);
         RunningCount = 0;
         Interlocked.Exchange(ref _reservedBytes, 0);
-        lock (_gate)
-        {
-            foreach (var w in _waiting) { w.Sequence.Dispose(); w.Result.TrySetException(e); }
-            _waiting.Clear();
-        }
+        lock (_gate) Fail(_waiting, e);
     }
 
     /// <summary>When no step could be queued: the waiting requests fail with the host's refusal.</summary>
@@ -228,9 +205,14 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     {
         lock (_gate)
         {
-            foreach (var w in _waiting) { w.Sequence.Dispose(); w.Result.TrySetException(e); }
-            _waiting.Clear();
+            Fail(_waiting, e);
             _stepQueued = false;
         }
+    }
+
+    static void Fail(ICollection<Waiting> requests, Exception e)
+    {
+        foreach (var w in requests) { w.Sequence.Dispose(); w.Result.TrySetException(e); }
+        requests.Clear();
     }
 }

@@ -17,9 +17,10 @@ public sealed class FillMaskBatchingOptions
 /// Dynamic batching of fill-mask queries, as text-embeddings-inference does it: queries wait in a
 /// list, and one "drain" job at a time sits in the host's queue. When it runs, it takes as many
 /// waiting queries as fit (count and padded-token budget) into one padded forward pass, answers
-/// each, and re-queues itself behind other work if more are waiting. An idle host answers a lone
-/// query at once; a busy one collects the queries that arrive meanwhile. Each query keeps its own
-/// language and projection, and its result equals a single run (the tests check it).
+/// each, and takes another turn behind other work if more are waiting (<see cref="ModelHost.RunInTurns"/>).
+/// An idle host answers a lone query at once; a busy one collects the queries that arrive meanwhile.
+/// Each query keeps its own language and projection, and its result equals a single run (the tests
+/// check it).
 /// </summary>
 public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions options)
 {
@@ -56,25 +57,13 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
             queueDrain = !_drainQueued;
             _drainQueued = true;
         }
-        if (queueDrain) QueueDrain(fromHostThread: false);
+        if (queueDrain)
+        {
+            try { host.RunInTurns(Drain); }
+            catch (InferenceException e) { FailAll(e); }
+        }
         waiting.Result.CancelWith(cancellation); // TakeBatch then drops it unrun
         return waiting.Result.Task;
-    }
-
-    void QueueDrain(bool fromHostThread)
-    {
-        try
-        {
-            _ = host.RunAsync(Drain);
-        }
-        catch (InferenceException e) when (fromHostThread && e.Kind == InferenceErrorKind.Overloaded)
-        {
-            Drain(host.Models); // the host queue is full of other work: keep going here rather than drop queries
-        }
-        catch (InferenceException e)
-        {
-            FailAll(e);
-        }
     }
 
     bool Drain(LoadedModels models)
@@ -94,10 +83,7 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
                 foreach (var w in batch) w.Result.TrySetException(e);
             }
         }
-        bool more;
-        lock (_gate) more = _drainQueued = _waiting.Count > 0;
-        if (more) QueueDrain(fromHostThread: true);
-        return true;
+        lock (_gate) return _drainQueued = _waiting.Count > 0; // another turn while queries wait
     }
 
     List<Waiting> TakeBatch()

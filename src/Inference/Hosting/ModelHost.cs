@@ -61,6 +61,34 @@ public sealed class ModelHost : IDisposable
         return job.Result;
     }
 
+    /// <summary>
+    /// Work that comes in turns (the fill-mask batcher's drain, the chat scheduler's step):
+    /// <paramref name="turn"/> runs on the model thread and says whether another turn is wanted; each
+    /// next turn queues behind whatever else is waiting, so other work runs in between. When the
+    /// queue refuses it (full, or draining at shutdown), the next turn runs at once on the model
+    /// thread, in a loop, rather than being dropped. Throws as <see cref="RunAsync{T}"/> does when
+    /// the first turn cannot be queued. <paramref name="turn"/> must not throw: its errors belong to
+    /// the requests it serves.
+    /// </summary>
+    public void RunInTurns(Func<LoadedModels, bool> turn) => _ = RunAsync(models => Turns(turn, models));
+
+    bool Turns(Func<LoadedModels, bool> turn, LoadedModels models)
+    {
+        while (turn(models))
+        {
+            try
+            {
+                RunInTurns(turn);
+                return true;
+            }
+            catch (InferenceException)
+            {
+                // refused: take the next turn here
+            }
+        }
+        return true;
+    }
+
     /// <summary>Stops taking work, finishes what is queued, then frees the models.</summary>
     public Task StopAsync()
     {

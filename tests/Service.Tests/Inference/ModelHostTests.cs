@@ -48,6 +48,49 @@ public sealed class ModelHostTests
     }
 
     [Fact]
+    public async Task Work_in_turns_lets_queued_jobs_run_between_its_turns()
+    {
+        using var host = StartHost(capacity: 4);
+        await host.Loaded;
+        var order = new List<string>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int turns = 0;
+        using (var gate = new ManualResetEventSlim())
+        {
+            using var running = new ManualResetEventSlim();
+            _ = host.RunAsync(_ => { running.Set(); gate.Wait(); return 0; });
+            running.Wait();
+            host.RunInTurns(_ => { order.Add($"turn {++turns}"); if (turns == 3) done.SetResult(); return turns < 3; });
+            _ = host.RunAsync(_ => { order.Add("job"); return 0; });
+            gate.Set();
+        }
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["turn 1", "job", "turn 2", "turn 3"], order);
+    }
+
+    [Fact]
+    public async Task Work_in_turns_keeps_going_on_the_model_thread_when_the_queue_is_full()
+    {
+        using var host = StartHost(capacity: 1);
+        await host.Loaded;
+        var order = new List<string>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int turns = 0;
+        Task<int>? job = null;
+        host.RunInTurns(h =>
+        {
+            order.Add($"turn {++turns}");
+            job ??= host.RunAsync(_ => { order.Add("job"); return 0; }); // fills the one slot: the next turns cannot queue
+            if (turns == 1000) done.SetResult();
+            return turns < 1000; // iterative, not recursive: a thousand turns in one job
+        });
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await job!;
+        Assert.Equal(1001, order.Count);
+        Assert.Equal("job", order[^1]);
+    }
+
+    [Fact]
     public async Task A_failed_load_reports_the_error_and_refuses_work()
     {
         using var host = StartHost(4, () => throw new InvalidOperationException("config.json is missing"));
