@@ -7,6 +7,7 @@ using Service.Inference.Chat;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
 using Service.Inference.Models.Llama;
+using Service.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -132,7 +133,7 @@ public static class ChatBenchmark
             log.WriteLine($"Chat checkpoint ({checkpointBytes / 1e6:F0} MB) written in {clock.Elapsed.TotalSeconds:F1} s; serving it in {dtype}");
             int maxBatch = settings.ChatConcurrency.Max();
             // Room for every stream at the full prompt + reply budget: the budget the memory target counts.
-            long kvBudget = (long)maxBatch * (settings.ChatPromptTokens + settings.ChatMaxTokens) * KvBytesPerPosition(config, dtype);
+            long kvBudget = (long)maxBatch * (settings.ChatPromptTokens + settings.ChatMaxTokens) * config.KvBytesPerPosition(TorchRuntime.ResolveDType(dtype).ElementSize());
             ResidentMemory.ReleaseFreed();
             ResidentMemory.ResetPeak();
             using var service = await ServiceUnderTest.StartAsync(new Dictionary<string, string?>
@@ -167,7 +168,7 @@ public static class ChatBenchmark
             var decode = await host.RunAsync(m => m.Chat!.Generate(m.Chat.Prepare(Query(shortPrompt, settings.ChatDecodeTokens)), _ => { }, CancellationToken.None));
             if (decode.CompletionTokens < 2) throw new InvalidOperationException($"The decode run stopped after {decode.CompletionTokens} token(s).");
             double decodeRate = (decode.CompletionTokens - 1) / (decode.DecodeMs / 1000);
-            double bytesPerToken = weightBytes + (double)KvBytesPerPosition(config, dtype) * (decode.PromptTokens + decode.CompletionTokens / 2);
+            double bytesPerToken = weightBytes + (double)config.KvBytesPerPosition(TorchRuntime.ResolveDType(dtype).ElementSize()) * (decode.PromptTokens + decode.CompletionTokens / 2);
             double flopsPerToken = DecodeFlops(config, decode.PromptTokens + decode.CompletionTokens / 2);
             log.WriteLine($"Decode at batch 1: {decodeRate:F2} tokens/s (read-bandwidth bound {machine.ReadBytesPerSecond / bytesPerToken:F2})");
 
@@ -233,10 +234,6 @@ public static class ChatBenchmark
 
     public static double DecodeFlops(LlamaConfig c, int context) =>
         c.NumHiddenLayers * (2.0 * LayerLinear(c) + 4.0 * c.NumAttentionHeads * c.HeadDim * context) + 2.0 * c.HiddenSize * c.VocabSize;
-
-    /// <summary>Keys and values of every layer for one position, in the served dtype.</summary>
-    static long KvBytesPerPosition(LlamaConfig c, string dtype) =>
-        2L * c.NumHiddenLayers * c.KeyValueHeads * c.HeadDim * (dtype == "float32" ? sizeof(float) : 2);
 
     sealed record StreamRun(double TtftMs, List<double> Gaps, int CompletionTokens);
 

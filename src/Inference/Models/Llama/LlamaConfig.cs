@@ -34,6 +34,8 @@ public sealed record LlamaConfig
     public bool IsQwen2 => ModelType == "qwen2" || Architectures.Contains("Qwen2ForCausalLM");
     public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
     public int HeadDim => HeadDimOverride ?? HiddenSize / NumAttentionHeads;
+    /// <summary>Bytes one cached position takes: keys and values of every layer, at the given element size.</summary>
+    public long KvBytesPerPosition(long bytesPerElement) => 2L * NumHiddenLayers * KeyValueHeads * HeadDim * bytesPerElement;
     /// <summary>Qwen2 always has q/k/v biases (and none on o_proj); Llama only when attention_bias is set.</summary>
     public bool QkvBias => AttentionBias ?? IsQwen2;
     public bool OutputBias => !IsQwen2 && AttentionBias == true;

@@ -33,7 +33,7 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel
 
     public KvCache NewCache(int capacity) => new(Config.NumHiddenLayers, capacity);
 
-    public long KvBytesPerPosition => 2L * Config.NumHiddenLayers * Config.KeyValueHeads * Config.HeadDim * model.EmbeddingWeight.ElementSize;
+    public long KvBytesPerPosition => Config.KvBytesPerPosition(model.EmbeddingWeight.ElementSize);
 
     /// <summary>Final hidden states [B, T, H] of new tokens [B, T]; positions continue from the cache.</summary>
     public Tensor Forward(Tensor inputIds, KvCache cache, HiddenStateIntervention? intervention = null) =>
