@@ -171,7 +171,7 @@ sealed partial class TemplateEvaluator
             try
             {
                 var scope = new TemplateScope(definition);
-                var extra = new List<object?>();
+                var extra = new List<object?>(); // jinja2 passes surplus arguments as the tuple varargs
                 for (int i = 0; i < args.Count; i++)
                 {
                     if (i < parameters.Count) scope.Set(parameters[i].Name, args[i]);
@@ -189,7 +189,7 @@ sealed partial class TemplateEvaluator
                     if (key == "caller") scope.Set("caller", v);
                     else if (!parameters.Any(p => p.Name == key)) extraKwargs[new TemplateText(key)] = v;
                 }
-                scope.Set("varargs", extra);
+                scope.Set("varargs", extra.ToArray());
                 scope.Set("kwargs", extraKwargs);
                 return Capture(body, scope);
             }

@@ -223,7 +223,7 @@ public static class TemplateValues
     public static object? FromJson(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.String => new TemplateText(e.GetString()!),
-        JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? (object)l : e.GetDouble(),
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         JsonValueKind.Array => e.EnumerateArray().Select(FromJson).ToList(),
