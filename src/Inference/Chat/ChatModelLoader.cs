@@ -43,7 +43,7 @@ public static class ChatModelLoader
         var template = ChatTemplate.Load(checkpoint);
         if (template is null) return null;
         var added = checkpoint.Has("tokenizer.json") ? AddedTokens.Read(checkpoint.File("tokenizer.json")) : [];
-        var format = new TemplatePromptFormat(template, added.Where(t => tokenizer.SpecialTokenId(t) is not null));
+        var format = TemplatePromptFormat.For(template, tokenizer, added);
         try
         {
             // Fail at load, not on the first request, when the template uses what this engine lacks.

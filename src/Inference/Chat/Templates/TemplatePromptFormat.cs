@@ -33,6 +33,10 @@ public sealed class TemplatePromptFormat : IPromptFormat
         (SpecialTokens, EndOfTurnTokens) = Probe();
     }
 
+    /// <summary>The format for a tokenizer: template text splits at those of <paramref name="addedTokens"/> the tokenizer has ids for.</summary>
+    public static TemplatePromptFormat For(ChatTemplate template, IChatTokenizer tokenizer, IEnumerable<string> addedTokens) =>
+        new(template, addedTokens.Where(t => tokenizer.SpecialTokenId(t) is not null));
+
     public Prompt Build(Conversation conversation)
     {
         TemplateText rendered;
