@@ -40,7 +40,7 @@ public static class ChatModelLoader
     /// </summary>
     static TemplatePromptFormat? TemplateFormat(CheckpointDirectory checkpoint, IChatTokenizer tokenizer)
     {
-        var template = ChatTemplate.Load(checkpoint);
+        var template = ChatTemplate.Load(checkpoint.Path);
         if (template is null) return null;
         var added = checkpoint.Has("tokenizer.json") ? AddedTokens.Read(checkpoint.File("tokenizer.json")) : [];
         var format = TemplatePromptFormat.For(template, tokenizer, added);

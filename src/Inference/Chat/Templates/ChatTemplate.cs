@@ -40,19 +40,19 @@ public sealed class ChatTemplate
         return new ChatTemplate(Template.Parse(template), source, variables);
     }
 
-    /// <summary>The checkpoint's template, or null when it has none.</summary>
-    public static ChatTemplate? Load(CheckpointDirectory checkpoint)
+    /// <summary>The template of a checkpoint directory, or null when it has none.</summary>
+    public static ChatTemplate? Load(string directory)
     {
-        using var config = CheckpointDirectory.ReadJson(checkpoint.File("tokenizer_config.json"));
+        using var config = CheckpointDirectory.ReadJson(Path.Combine(directory, "tokenizer_config.json"));
         string? template = null, source = null;
-        if (checkpoint.Has("chat_template.jinja"))
+        if (File.Exists(Path.Combine(directory, "chat_template.jinja")))
         {
-            source = checkpoint.File("chat_template.jinja");
+            source = Path.Combine(directory, "chat_template.jinja");
             template = File.ReadAllText(source);
         }
         else if (config is not null && config.RootElement.TryGetProperty("chat_template", out var configured))
         {
-            source = checkpoint.File("tokenizer_config.json") + " (chat_template)";
+            source = Path.Combine(directory, "tokenizer_config.json") + " (chat_template)";
             template = configured.ValueKind switch
             {
                 JsonValueKind.String => configured.GetString(),

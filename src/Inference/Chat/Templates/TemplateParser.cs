@@ -74,7 +74,7 @@ public sealed class TemplateParser
             switch (t.Kind)
             {
                 case TokenKind.End:
-                    if (enders.Length > 0) throw Error($"the template ends before '{enders[0]}'");
+                    if (enders.Length > 0) throw Error($"the template ends before '{enders[^1]}'");
                     end = null;
                     return nodes;
                 case TokenKind.Text:
@@ -90,7 +90,7 @@ public sealed class TemplateParser
                     var keyword = Peek();
                     if (keyword.Kind == TokenKind.Name && (enders.Contains(keyword.Value) || keyword.Value.StartsWith("end", StringComparison.Ordinal)))
                     {
-                        if (!enders.Contains(keyword.Value)) throw Error($"unexpected '{keyword.Value}'" + (enders.Length > 0 ? $"; expected '{enders[0]}'" : ""));
+                        if (!enders.Contains(keyword.Value)) throw Error($"unexpected '{keyword.Value}'" + (enders.Length > 0 ? $"; expected '{enders[^1]}'" : ""));
                         _pos++;
                         end = keyword.Value;
                         return nodes;

@@ -1,4 +1,5 @@
 using Service.Inference.Hosting;
+using Service.Inference.Tokenization; // IChatTokenizer moves here (issue 10)
 
 namespace Service.Inference.Chat.Templates;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Service.Inference.Chat;
 using Service.Inference.Chat.Templates;
+using Service.Inference.Tokenization; // ByteLevelBpeTokenizer moves here (issue 10)
 using Service.Inference.Hosting;
 
 namespace Service.Tests.Inference.Chat.Templates;
@@ -138,5 +139,42 @@ public sealed class TemplatePromptFormatTests
         var config = JsonDocument.Parse("""{"bos_token": {"__type": "AddedToken", "content": "<B>"}}""").RootElement;
         var template = ChatTemplate.Create("{{ bos_token }}{{ messages[0].content }}", config);
         Assert.Equal("<B>x", template.Render([new(ChatRole.User, "x")], true).Text);
+    }
+}
+
+/// <summary>Where a checkpoint directory keeps its template, as transformers looks for it.</summary>
+public sealed class ChatTemplateLoadTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("chat-template-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static IReadOnlyList<ChatMessage> Hello => [new(ChatRole.User, "hi")];
+
+    [Fact]
+    public void A_list_of_named_templates_uses_the_one_named_default()
+    {
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"),
+            """{"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D{{ messages[0].content }}"}]}""");
+        Assert.Equal("Dhi", ChatTemplate.Load(_dir)!.Render(Hello, true).Text);
+    }
+
+    [Fact]
+    public void Chat_template_jinja_takes_precedence_and_no_template_is_null()
+    {
+        Assert.Null(ChatTemplate.Load(_dir));
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """{"chat_template": "config", "eos_token": "</s>"}""");
+        File.WriteAllText(Path.Combine(_dir, "chat_template.jinja"), "file {{ eos_token }}\n");
+        Assert.Equal("file </s>", ChatTemplate.Load(_dir)!.Render(Hello, true).Text);
+    }
+
+    [Fact]
+    public void A_template_that_cannot_be_parsed_fails_the_load_naming_the_file()
+    {
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """{"chat_template": "{% for m in messages %}"}""");
+        var e = Assert.Throws<Service.Inference.Checkpoints.CheckpointException>(() => ChatTemplate.Load(_dir));
+        Assert.Contains("tokenizer_config.json", e.Message);
+        Assert.Contains("endfor", e.Message);
+        Assert.Contains("Models:Chat:PromptFormat", e.Message);
     }
 }
