@@ -16,6 +16,7 @@ COPY Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY build/ build/
 COPY src/Contracts/Contracts.csproj src/Contracts/
 COPY src/Inference/Inference.csproj src/Inference/
+COPY src/Plotting/Plotting.csproj src/Plotting/
 COPY src/Api/Api.csproj src/Api/
 RUN dotnet restore src/Api/Api.csproj -r linux-x64 -p:TorchBackend=$TORCH_BACKEND
 COPY src/ src/

@@ -24,14 +24,16 @@ public static class HeatMapChart
             for (int c = 0; c < columns; c++)
                 intensities[rows - 1 - r, c] = map.Values[r, c] ?? double.NaN; // ScottPlot draws array row 0 at the highest y
 
+        var present = intensities.Cast<double>().Where(double.IsFinite).ToArray();
+        if (present.Length == 0) throw new ArgumentException($"{map.Title}: a heat map needs at least one value.");
+
         var plot = new Plot();
         var heat = plot.Add.Heatmap(intensities);
         heat.Colormap = new ScottPlot.Colormaps.Viridis();
         heat.NaNCellColor = Colors.White;
         // Cell centres on whole numbers: column c at x = c, row r at y = r (the y axis is inverted below).
         heat.Position = new CoordinateRect(1, columns, rows, 1);
-        var present = intensities.Cast<double>().Where(double.IsFinite).ToArray();
-        if (present.Length > 0 && present.Min() == present.Max()) heat.ManualRange = new(present[0] - 1, present[0] + 1);
+        if (present.Min() == present.Max()) heat.ManualRange = new(present[0] - 1, present[0] + 1);
 
         if (rows <= MaxCellsForText && columns <= MaxCellsForText)
             for (int r = 0; r < rows; r++)

@@ -31,8 +31,8 @@ public static class Lrp2Command
         var parsed = new RootCommand("Multilingual probing service") { lrp2 }.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var e in parsed.Errors) await error.WriteLineAsync($"lrp2: {e.Message}");
-            await error.WriteLineAsync($"Run '{string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')).Take(2))} --help' for the options.");
+            var verb = string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')).Take(2));
+            await error.WriteLineAsync($"lrp2: {string.Join(" ", parsed.Errors.Select(e => e.Message))} (see '{verb} --help')");
             return Usage;
         }
         try

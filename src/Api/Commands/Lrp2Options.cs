@@ -73,7 +73,8 @@ static class Lrp2Options
     {
         var root = parse.GetRequiredValue(mlama).FullName;
         var codes = parse.GetRequiredValue(languages).Select(l => LanguageCodes.Normalize(l, "--languages")).Distinct().ToArray();
-        var facts = codes.SelectMany(l => MlamaReader.Read(root, l, parse.GetValue(relations))).ToList();
+        var only = parse.GetValue(relations) is { Length: > 0 } r ? r : null;
+        var facts = codes.SelectMany(l => MlamaReader.Read(root, l, only)).ToList();
         return facts.Count > 0 ? facts : throw new ArgumentException($"no facts for {string.Join(",", codes)} under {root} (check --languages and --relations).");
     }
 }
