@@ -33,7 +33,8 @@ public static class HeatMapChart
         heat.NaNCellColor = Colors.White;
         // Cell centres on whole numbers: column c at x = c, row r at y = r (the y axis is inverted below).
         heat.Position = new CoordinateRect(1, columns, rows, 1);
-        if (present.Min() == present.Max()) heat.ManualRange = new(present[0] - 1, present[0] + 1);
+        if (present.Min() == present.Max()) // one value: a scale around it, not below zero for a score that cannot be
+            heat.ManualRange = new(present[0] >= 0 ? Math.Max(0, present[0] - 1) : present[0] - 1, present[0] + 1);
 
         if (rows <= MaxCellsForText && columns <= MaxCellsForText)
             for (int r = 0; r < rows; r++)

@@ -20,15 +20,7 @@ public static class Lrp2Command
     {
         output ??= Console.Out;
         error ??= Console.Error;
-        var lrp2 = new Command("lrp2", "LRP2 language vectors, evaluation and layer search on the configured fill-mask model " +
-            "(appsettings.json and environment variables as the service reads them; --model and --cache override them).")
-        {
-            VectorsCommand.Create(error),
-            EvaluateCommand.Create(error),
-            LayerSearchCommand.Create(error),
-            MergeCommand.Create(error),
-        };
-        var parsed = new RootCommand("Multilingual probing service") { lrp2 }.Parse(args);
+        var parsed = Parse(args, error);
         if (parsed.Errors.Count > 0)
         {
             var verb = string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')).Take(2));
@@ -45,5 +37,20 @@ public static class Lrp2Command
             await error.WriteLineAsync($"lrp2: {e.Message}");
             return Failed;
         }
+    }
+
+    /// <summary>The parsed command line, without running it (the deployment tests check the Jobs' arguments with it).</summary>
+    public static ParseResult Parse(string[] args, TextWriter? error = null)
+    {
+        error ??= Console.Error;
+        var lrp2 = new Command("lrp2", "LRP2 language vectors, evaluation and layer search on the configured fill-mask model " +
+            "(appsettings.json and environment variables as the service reads them; --model and --cache override them).")
+        {
+            VectorsCommand.Create(error),
+            EvaluateCommand.Create(error),
+            LayerSearchCommand.Create(error),
+            MergeCommand.Create(error),
+        };
+        return new RootCommand("Multilingual probing service") { lrp2 }.Parse(args);
     }
 }
