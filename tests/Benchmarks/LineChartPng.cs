@@ -16,7 +16,8 @@ public static class LineChartPng
     public static byte[] Render(IReadOnlyList<ChartPanel> panels)
     {
         var figure = new Multiplot { Layout = new ScottPlot.MultiplotLayouts.Columns() };
-        foreach (var panel in panels) figure.AddPlot(Plot(panel));
+        figure.Reset(Plot(panels[0])); // a new Multiplot holds one empty plot: replace it
+        foreach (var panel in panels.Skip(1)) figure.AddPlot(Plot(panel));
         return figure.Render(PanelWidth * panels.Count, Height).GetImageBytes(ImageFormat.Png);
     }
 
@@ -41,7 +42,7 @@ public static class LineChartPng
         plot.Title(panel.Title);
         plot.XLabel(panel.XLabel);
         plot.YLabel(panel.YLabel);
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Bottom); // below the axes, where it covers no line
         return plot;
     }
 }
