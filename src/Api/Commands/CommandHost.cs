@@ -17,9 +17,13 @@ sealed class CommandHost : IAsyncDisposable
 {
     readonly IHost _host;
 
-    public ModelHost Models { get; }
+    /// <summary>The service's model host: work runs on its thread, as the endpoints' work does.</summary>
+    public ModelHost ModelHost { get; }
 
-    CommandHost(IHost host, ModelHost models) => (_host, Models) = (host, models);
+    /// <summary>The loaded models (valid after <see cref="StartAsync"/>).</summary>
+    public LoadedModels Models => ModelHost.Models;
+
+    CommandHost(IHost host, ModelHost modelHost) => (_host, ModelHost) = (host, modelHost);
 
     public static async Task<CommandHost> StartAsync(string? model, string? cache)
     {
@@ -44,16 +48,16 @@ sealed class CommandHost : IAsyncDisposable
         return new CommandHost(host, models);
     }
 
-    public string ModelName => Models.Models.Probed.Name;
+    public string ModelName => Models.Probed.Name;
 
-    public ProbeEvaluator Evaluator() => new(Models.Models.Probed, Models.Models.Projection);
+    public ProbeEvaluator Evaluator() => new(Models.Probed, Models.Projection);
 
     /// <summary>Runs a chunk of scoring on the model thread, as the service's probe endpoint does.</summary>
-    public Task<bool[]> Execute(Func<bool[]> work) => Models.RunAsync(_ => work());
+    public Task<bool[]> Execute(Func<bool[]> work) => ModelHost.RunAsync(_ => work());
 
     public async ValueTask DisposeAsync()
     {
-        await Models.StopAsync();
+        await ModelHost.StopAsync();
         _host.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Service.Inference.Probes;
 using Service.Inference.Projection;
 
 namespace Service.Api.Commands;
@@ -32,7 +33,7 @@ static class EvaluateCommand
             var layers = parse.GetValue(lirp) is int i ? new ProjectionRequest(true, i, parse.GetValue(lsrp)) : null;
             var prefix = parse.GetRequiredValue(output);
             await using var host = await CommandHost.StartAsync(parse.GetValue(model), parse.GetValue(cache));
-            var result = await Inference.Probes.ProbeRun.EvaluateShardAsync(host.Evaluator(), host.Models.Models.Projection, host.ModelName,
+            var result = await ProbeRun.EvaluateShardAsync(host.Evaluator(), host.Models.Projection, host.ModelName,
                 facts, part, host.Execute, layers, new ConsoleProgress(error, $"evaluate {part}"), cancellation);
             if (part.Count > 1)
             {

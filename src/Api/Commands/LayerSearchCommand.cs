@@ -30,7 +30,7 @@ static class LayerSearchCommand
             var part = Lrp2Options.Shard(parse, shard, shards);
             var directory = parse.GetRequiredValue(output);
             await using var host = await CommandHost.StartAsync(parse.GetValue(model), parse.GetValue(cache));
-            var result = await LayerSearch.SearchShardAsync(host.Evaluator(), host.ModelName, facts, host.Models.Models.Probed.Model.LayerCount,
+            var result = await LayerSearch.SearchShardAsync(host.Evaluator(), host.ModelName, facts, host.Models.Probed.Model.LayerCount,
                 part, host.Execute, language => new ConsoleProgress(error, $"search {language} {part}"), cancellation);
             if (part.Count > 1)
             {
@@ -49,7 +49,7 @@ static class LayerSearchCommand
 
     public static void Save(CommandHost host, Dictionary<string, int[]> best, TextWriter error)
     {
-        host.Models.Models.Projection.SaveSearchedLayers(best);
+        host.Models.Projection.SaveSearchedLayers(best);
         error.WriteLine($"saved as the defaults for {host.ModelName} (below Projection:Layers in precedence)");
     }
 }

@@ -20,7 +20,7 @@ static class VectorsCommand
             if (sentences.Length == 0) throw new ArgumentException($"{parse.GetRequiredValue(file).Name} holds no sentences.");
             await using var host = await CommandHost.StartAsync(parse.GetValue(model), parse.GetValue(cache));
             var progress = new ConsoleProgress(error, $"vectors {code}");
-            var layers = await host.Models.RunAsync(models =>
+            var layers = await host.ModelHost.RunAsync(models =>
             {
                 var computed = LanguageVectorComputer.Compute(models.Probed, sentences, progress: (done, total) => progress.Report((done, total)));
                 models.Projection.Store(code, sentences, computed);
