@@ -62,12 +62,12 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
             throw InferenceException.Invalid($"targets must hold between 1 and {options.MaxTargets} words, or be omitted.", "targets");
         var tokenizer = bundle.Tokenizer;
         var candidates = new List<Candidate>();
-        foreach (var target in targets)
+        foreach (var target in targets.Select(t => t ?? "")) // JSON may hold null
         {
             var entry = tokenizer.TokenId(target);
             int[] pieces = entry is { } id ? [id] : tokenizer.EncodeWord(target);
             if (pieces.Length == 0)
-                throw InferenceException.Invalid($"target '{target}' has no tokens (empty, spaces or control characters only); send a word.", "targets");
+                throw InferenceException.Invalid($"target '{target}' is not in the vocabulary of {bundle.Name}: it is empty or only spaces and control characters; send a word.", "targets");
             if (entry is null && pieces.Contains(tokenizer.UnknownId))
                 throw InferenceException.Invalid($"target '{target}' is not in the vocabulary of {bundle.Name} (it tokenizes to the unknown token); use words the model knows.", "targets");
             if (pieces.Length > options.MaxTargetTokens)
