@@ -30,7 +30,7 @@ public sealed class BertTextSplitter(bool lowerCase, bool stripAccents, bool spl
             }
             else
             {
-                word.Append(rune.ToString());
+                Append(word, rune);
             }
         }
         Flush(word, words);
@@ -46,19 +46,28 @@ public sealed class BertTextSplitter(bool lowerCase, bool stripAccents, bool spl
             // Control and other "C*" characters (also a lone surrogate, which enumerates as U+FFFD) are dropped;
             // tab, newline, carriage return and every other Unicode White_Space character become a plain space.
             if (rune.Value is 0 or 0xFFFD || IsControl(rune)) continue;
-            cleaned.Append(Rune.IsWhiteSpace(rune) ? " " : rune.ToString());
+            Append(cleaned, Rune.IsWhiteSpace(rune) ? new Rune(' ') : rune);
         }
-        var result = cleaned.ToString();
-        if (stripAccents)
-            result = string.Concat(result.Normalize(NormalizationForm.FormD).EnumerateRunes()
-                .Where(r => Rune.GetUnicodeCategory(r) != UnicodeCategory.NonSpacingMark).Select(r => r.ToString()));
-        if (lowerCase)
-            result = string.Concat(result.EnumerateRunes().Select(Lower));
-        return result;
+        var clean = cleaned.ToString();
+        if (!stripAccents && !lowerCase) return clean;
+        if (stripAccents) clean = clean.Normalize(NormalizationForm.FormD);
+        var result = new StringBuilder(clean.Length);
+        foreach (var rune in clean.EnumerateRunes())
+        {
+            if (stripAccents && Rune.GetUnicodeCategory(rune) == UnicodeCategory.NonSpacingMark) continue;
+            if (!lowerCase) Append(result, rune);
+            // Rust's char::to_lowercase: the full mapping, whose only one-to-many case is U+0130 (İ -> i + combining dot).
+            else if (rune.Value == 0x130) result.Append("i\u0307");
+            else Append(result, Rune.ToLowerInvariant(rune));
+        }
+        return result.ToString();
     }
 
-    // Rust's char::to_lowercase: the full mapping, whose only one-to-many case is U+0130 (İ -> i + combining dot).
-    static string Lower(Rune rune) => rune.Value == 0x130 ? "i\u0307" : Rune.ToLowerInvariant(rune).ToString();
+    static void Append(StringBuilder builder, Rune rune)
+    {
+        Span<char> utf16 = stackalloc char[2];
+        builder.Append(utf16[..rune.EncodeToUtf16(utf16)]);
+    }
 
     static bool IsControl(Rune rune) => rune.Value is not ('\t' or '\n' or '\r') && Rune.GetUnicodeCategory(rune) is
         UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
