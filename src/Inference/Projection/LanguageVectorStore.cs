@@ -27,6 +27,9 @@ public sealed class LanguageVectorStore(string directory, string modelFingerprin
     /// <summary>Opens a new temporary file for writing; a seam so that tests can simulate a full disk.</summary>
     public Func<string, Stream> OpenWrite { get; init; } = path => new FileStream(path, FileMode.CreateNew, FileAccess.Write);
 
+    /// <summary>Deletes a file; a seam so that tests can simulate a cache that refuses changes.</summary>
+    public Action<string> DeleteFile { get; init; } = File.Delete;
+
     public string ModelDirectory => Path.Combine(directory, modelFingerprint);
 
     sealed record Metadata(string Language, string Model, string ModelFingerprint, int SentenceCount, string CorpusDigest,
@@ -215,7 +218,7 @@ public sealed class LanguageVectorStore(string directory, string modelFingerprin
         try
         {
             if (!File.Exists(path)) return false;
-            File.Delete(path);
+            DeleteFile(path);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

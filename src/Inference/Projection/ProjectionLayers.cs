@@ -25,6 +25,8 @@ public sealed class ProjectionOptions
     /// the file watcher (which misses events on network volumes). 0 turns both off.
     /// </summary>
     public double RescanSeconds { get; set; } = 2;
+    /// <summary>Also watch the cache directory for changes (faster than the re-scan where events arrive).</summary>
+    public bool WatchCache { get; set; } = true;
 }
 
 /// <summary>

@@ -46,7 +46,7 @@ public sealed class ProjectionService : IDisposable
         {
             var period = TimeSpan.FromSeconds(options.RescanSeconds);
             _rescan = new Timer(_ => RefreshAll(), null, period, period);
-            _watcher = Watch();
+            _watcher = options.WatchCache ? Watch() : null;
         }
     }
 
@@ -64,6 +64,9 @@ public sealed class ProjectionService : IDisposable
     public PaperModel PaperModel { get; }
 
     internal ILogger Log => _log;
+
+    /// <summary>Whether a language's vectors are held in memory now (for tests of memory/disk agreement).</summary>
+    internal bool InMemory(string language) => _loaded.ContainsKey(language);
 
     public LanguageVectors? Get(string language)
     {
