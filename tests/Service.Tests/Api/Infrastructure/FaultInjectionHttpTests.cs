@@ -157,7 +157,10 @@ public sealed class FaultInjectionHttpTests
         return factory;
     }
 
-    static string ThreeMegabyteBody() => "{\"text\": \"" + new string('a', 3 * 1024 * 1024) + " [MASK]\"}";
+    // Larger than loopback's socket buffers, so that the client is still sending when the server answers.
+    const int OversizeBytes = 24 * 1024 * 1024;
+
+    static string OversizeBody() => "{\"text\": \"" + new string('a', OversizeBytes) + " [MASK]\"}";
 
     [Fact]
     public async Task An_oversized_body_gets_a_413_that_HttpClient_receives_over_a_real_connection()
@@ -166,10 +169,10 @@ public sealed class FaultInjectionHttpTests
         using var client = factory.CreateClient();
         for (int i = 0; i < 3; i++)
         {
-            var declared = await client.PostAsync("/v1/fill-mask", new StringContent(ThreeMegabyteBody(), Encoding.UTF8, "application/json"));
+            var declared = await client.PostAsync("/v1/fill-mask", new StringContent(OversizeBody(), Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
 
-            var chunked = new StringContent(ThreeMegabyteBody(), Encoding.UTF8, "application/json");
+            var chunked = new StringContent(OversizeBody(), Encoding.UTF8, "application/json");
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/fill-mask") { Content = chunked };
             request.Headers.TransferEncodingChunked = true;
             var response = await client.SendAsync(request);
@@ -189,7 +192,7 @@ public sealed class FaultInjectionHttpTests
         var url = new Uri(client.BaseAddress!, "/v1/fill-mask");
         const string script = """
             import sys, urllib.request, urllib.error
-            body = ('{"text": "' + 'a' * (3 * 1024 * 1024) + ' [MASK]"}').encode()
+            body = ('{"text": "' + 'a' * int(sys.argv[2]) + ' [MASK]"}').encode()
             request = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": "application/json"})
             try:
                 print(urllib.request.urlopen(request, timeout=60).status)
@@ -202,6 +205,7 @@ public sealed class FaultInjectionHttpTests
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(url.ToString());
+        start.ArgumentList.Add(OversizeBytes.ToString());
         using var process = Process.Start(start)!;
         var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync();
