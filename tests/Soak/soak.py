@@ -57,7 +57,7 @@ def worker(index, deadline):
             route, (status, _) = "POST /v1/fill-mask", call("POST", "/v1/fill-mask", {"text": f"Paris is the capital of [MASK] {rng.randint(0, 99)}.", "top_k": 5})
         elif kind in ("chat", "stream"):
             route = "POST /v1/chat/completions" + (" (stream)" if kind == "stream" else "")
-            status, _ = call("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": f"hello {rng.randint(0, 99)}"}], "max_tokens": 16, "stream": kind == "stream"})
+            status, _ = call("POST", "/v1/chat/completions", {"model": model, "messages": [{"role": "user", "content": f"hello {rng.randint(0, 99)}"}], "max_tokens": 16, "stream": kind == "stream"})
         elif kind == "put":
             language = rng.choice(owned)
             sentences = [f"sentence {rng.randint(0, 10**6)} of {language}" for _ in range(rng.randint(1, 40))]
@@ -84,6 +84,8 @@ def worker(index, deadline):
             with lock:
                 lost.append((language, expected, actual, status))
 
+model = json.loads(call("GET", "/v1/models")[1])["data"]
+model = next(m["id"] for m in model if m.get("task") == "chat")
 rss_start = rss_mb(args.pid)
 started = time.time()
 threads = [threading.Thread(target=worker, args=(i, started + args.seconds)) for i in range(args.clients)]
