@@ -149,6 +149,23 @@ public sealed class FaultInjectionHttpTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_chat_request_with_too_many_messages_is_refused_before_tokenizing_in_OpenAIs_envelope()
+    {
+        using var factory = new ServiceFactory(new Dictionary<string, string?> { ["Chat:MaxMessages"] = "3" });
+        var client = await factory.StartedClient();
+        var model = (await client.GetFromJsonAsync<JsonElement>("/v1/models")).GetProperty("data").EnumerateArray()
+            .Single(m => m.GetProperty("task").GetString() == "chat").GetProperty("id").GetString();
+        var messages = Enumerable.Range(0, 5).Select(i => new { role = i % 2 == 0 ? "user" : "assistant", content = $"message {i}" }).ToArray();
+        var response = await client.PostAsJsonAsync("/v1/chat/completions", new { model, messages, max_tokens = 4 });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("messages", error.GetProperty("param").GetString());
+        Assert.Contains("Chat:MaxMessages", error.GetProperty("message").GetString());
+        var fits = await client.PostAsJsonAsync("/v1/chat/completions", new { model, messages = messages[..3], max_tokens = 4 });
+        Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
+    }
+
     static ServiceFactory KestrelService()
     {
         var factory = new ServiceFactory(new Dictionary<string, string?> { ["Security:MaxRequestBodyBytes"] = "1048576" });
