@@ -30,8 +30,7 @@ public sealed class ProjectionService : IDisposable
     readonly ILogger _log;
     readonly Lock _gate = new();
     readonly ConcurrentDictionary<string, LanguageVectorStore.Stored> _loaded = new(StringComparer.Ordinal);
-    readonly FileSystemWatcher? _watcher;
-    readonly Timer? _rescan;
+    readonly CacheFollower? _follower;
 
     public ProjectionService(IProbedModel bundle, ProjectionOptions options, ILogger log, LanguageVectorStore? store = null)
     {
@@ -43,11 +42,8 @@ public sealed class ProjectionService : IDisposable
         _searched = _store.LoadSearchedLayers();
         PaperModel = PaperModels.Recognize(bundle);
         if (options.RescanSeconds > 0)
-        {
-            var period = TimeSpan.FromSeconds(options.RescanSeconds);
-            _rescan = new Timer(_ => RefreshAll(), null, period, period);
-            _watcher = options.WatchCache ? Watch() : null;
-        }
+            _follower = new CacheFollower(_store.ModelDirectory, TimeSpan.FromSeconds(options.RescanSeconds), options.WatchCache, Refresh,
+                () => { foreach (var language in _loaded.Keys) Refresh(language); }, log);
     }
 
     Dictionary<string, int[]> _searched;
@@ -159,58 +155,7 @@ public sealed class ProjectionService : IDisposable
         }
     }
 
-    void RefreshAll()
-    {
-        try
-        {
-            foreach (var language in _loaded.Keys) Refresh(language);
-        }
-        catch (Exception e) // a timer callback must never throw: it would end the process
-        {
-            _log.LogError(e, "Re-scanning the language-vector cache failed");
-        }
-    }
-
-    FileSystemWatcher? Watch()
-    {
-        try
-        {
-            Directory.CreateDirectory(_store.ModelDirectory);
-            var watcher = new FileSystemWatcher(_store.ModelDirectory) { IncludeSubdirectories = false };
-            FileSystemEventHandler changed = (_, e) => RefreshFile(e.Name);
-            watcher.Changed += changed;
-            watcher.Created += changed;
-            watcher.Deleted += changed;
-            watcher.Renamed += (_, e) => RefreshFile(e.Name);
-            watcher.Error += (_, e) => _log.LogWarning("Watching the language-vector cache failed ({Reason}); the periodic re-scan continues", e.GetException().Message);
-            watcher.EnableRaisingEvents = true;
-            return watcher;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
-        {
-            _log.LogWarning("The language-vector cache {Directory} is not watched ({Reason}); a re-scan every {Seconds} s notices other writers",
-                _store.ModelDirectory, e.Message, _options.RescanSeconds);
-            return null;
-        }
-    }
-
-    void RefreshFile(string? name)
-    {
-        try
-        {
-            if (name is not null && name.EndsWith(".lrp2", StringComparison.Ordinal)) Refresh(name[..^".lrp2".Length]);
-        }
-        catch (Exception e) // raised on a watcher thread: never let it end the process
-        {
-            _log.LogError(e, "Following a change in the language-vector cache failed");
-        }
-    }
-
-    public void Dispose()
-    {
-        _watcher?.Dispose();
-        _rescan?.Dispose();
-    }
+    public void Dispose() => _follower?.Dispose();
 
     /// <summary>Decides the projection of one query; throws a validation error only when the caller asked for projection explicitly.</summary>
     public (RowProjection? Row, ProjectionOutcome Outcome) Plan(string language, ProjectionRequest? request)
