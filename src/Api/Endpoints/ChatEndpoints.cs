@@ -55,7 +55,7 @@ public static class ChatEndpoints
             CheckModel(request.Model, engine.Bundle.Name);
             if (request.N is not (null or 1))
                 throw InferenceException.Invalid($"n must be 1; this service returns one choice per request (n was {request.N}).", "n");
-            reply = new Reply($"chatcmpl-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), engine.Bundle.Name, engine.Prepare(Query(request)),
+            reply = new Reply($"chatcmpl-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), engine.Bundle.Name, engine.Prepare(Query(request), context.RequestAborted),
                 System.Diagnostics.Stopwatch.GetTimestamp());
         }
         catch (InferenceException e)

@@ -22,9 +22,12 @@ public static class LanguageVectorEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{language}", Put).WithName("PutLanguageVectors")
             .WithSummary("Compute and store a language's vectors from sentences (replaces earlier ones)")
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         group.MapDelete("/{language}", Delete).WithName("DeleteLanguageVectors").WithSummary("Remove a language's vectors")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         return app;
     }
 
@@ -49,7 +52,7 @@ public static class LanguageVectorEndpoints
         {
             var code = LanguageCodes.Normalize(language);
             var sentences = Sentences(request);
-            var vectors = await host.RunAsync(models => models.Projection.Compute(code, sentences), cancellation);
+            var vectors = await LanguageVectorJobs.ComputeAsync(host, code, sentences, cancellation);
             ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.LanguageVectors, started);
             return TypedResults.Ok(Info(vectors));
         }

@@ -20,6 +20,8 @@ public static class ApiErrors
         InferenceErrorKind.NotReady => StatusCodes.Status503ServiceUnavailable,
         InferenceErrorKind.Unauthorized => StatusCodes.Status401Unauthorized,
         InferenceErrorKind.RateLimited => StatusCodes.Status429TooManyRequests,
+        InferenceErrorKind.Storage => StatusCodes.Status507InsufficientStorage,
+        InferenceErrorKind.Conflict => StatusCodes.Status409Conflict,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -29,9 +31,11 @@ public static class ApiErrors
         401 => "An API key is required",
         404 => "Not found",
         413 => "The request body is too large",
+        409 => "The request conflicts with a limit",
         415 => "Unsupported media type",
         429 => "Too many requests",
         503 => "The service is not ready",
+        507 => "Insufficient storage",
         _ => "The request failed",
     };
 

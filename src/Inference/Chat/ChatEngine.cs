@@ -30,14 +30,15 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
     public ChatBundle Bundle => bundle;
     public ChatOptions Options => options;
 
-    public PreparedChat Prepare(ChatQuery query)
+    public PreparedChat Prepare(ChatQuery query, CancellationToken cancellation = default)
     {
         var sampling = Sampling(query);
         var stops = Stops(query.Stop);
+        ChatPromptBuilder.CheckSize(query.Messages, options);
         var conversation = Conversation.From(query.Messages);
         if (conversation.System is null && !string.IsNullOrEmpty(bundle.DefaultSystem)) conversation = conversation with { System = bundle.DefaultSystem };
         int context = bundle.Model.MaxSequenceLength;
-        var prompt = ChatPromptBuilder.Build(conversation, bundle.Format, bundle.Tokenizer, Math.Min(options.MaxInputTokens, context - 1));
+        var prompt = ChatPromptBuilder.Build(conversation, bundle.Format, bundle.Tokenizer, Math.Min(options.MaxInputTokens, context - 1), cancellation);
         int maxTokens = query.MaxTokens ?? options.MaxTokens;
         if (maxTokens < 1)
             throw InferenceException.Invalid($"max_tokens must be at least 1; it was {maxTokens}.", "max_tokens");

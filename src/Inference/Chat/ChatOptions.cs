@@ -9,6 +9,10 @@ public sealed class ChatOptions
     public int MaxTokens { get; set; } = 512;
     /// <summary>Prompt budget in tokens; older turns are dropped to fit.</summary>
     public int MaxInputTokens { get; set; } = 1536;
+    /// <summary>Most messages a request may send (checked before anything is tokenized; 400 beyond). 0 = no limit.</summary>
+    public int MaxMessages { get; set; } = 1000;
+    /// <summary>Most characters all messages together may hold (checked before anything is tokenized; 400 beyond). 0 = no limit.</summary>
+    public int MaxCharacters { get; set; } = 100_000;
     public ChatSafetyOptions Safety { get; set; } = new();
 }
 

@@ -17,6 +17,10 @@ public enum InferenceErrorKind
     Unauthorized,
     /// <summary>The caller has used up its request rate; try again after <see cref="InferenceException.RetryAfter"/> (429).</summary>
     RateLimited,
+    /// <summary>The storage behind a resource (the language-vector cache) cannot be written: unwritable or full (507).</summary>
+    Storage,
+    /// <summary>The request conflicts with a configured limit or the resource's state (409).</summary>
+    Conflict,
 }
 
 public sealed class InferenceException(InferenceErrorKind kind, string message, string? parameter = null) : Exception(message)
