@@ -135,7 +135,11 @@ public sealed class BpeModel
         return MergeAll(symbols);
     }
 
-    /// <summary>tokenizers' Word::merge_all: a min-heap of (rank, position) over a doubly linked list.</summary>
+    /// <summary>
+    /// tokenizers' Word::merge_all: a min-heap of (rank, position) over a doubly linked list. The priority packs
+    /// rank and position in one long (lowest rank, then leftmost); an entry whose pair has changed since it was
+    /// queued no longer maps to its rank and is skipped.
+    /// </summary>
     int[] MergeAll(List<int> ids)
     {
         int n = ids.Count;
@@ -143,34 +147,34 @@ public sealed class BpeModel
         var prev = new int[n];
         var next = new int[n];
         var removed = new bool[n];
-        var queue = new PriorityQueue<(int Pos, int NewId), (int Rank, int Pos)>();
+        var queue = new PriorityQueue<int, long>(n);
         for (int i = 0; i < n; i++)
         {
             prev[i] = i - 1;
             next[i] = i + 1 < n ? i + 1 : -1;
-            if (i + 1 < n && _merges.TryGetValue(Key(id[i], id[i + 1]), out var m)) queue.Enqueue((i, m.NewId), (m.Rank, i));
+            if (i + 1 < n && _merges.TryGetValue(Key(id[i], id[i + 1]), out var m)) queue.Enqueue(i, Priority(m.Rank, i));
         }
-        while (queue.TryDequeue(out var top, out _))
+        while (queue.TryDequeue(out int pos, out long priority))
         {
-            int pos = top.Pos;
             if (removed[pos] || next[pos] < 0) continue;
             int right = next[pos];
-            // A stale entry: the pair at this position changed since it was queued.
-            if (!_merges.TryGetValue(Key(id[pos], id[right]), out var current) || current.NewId != top.NewId) continue;
-            id[pos] = top.NewId;
+            if (!_merges.TryGetValue(Key(id[pos], id[right]), out var current) || current.Rank != (int)(priority >> 32)) continue;
+            id[pos] = current.NewId;
             removed[right] = true;
             next[pos] = next[right];
             if (next[right] >= 0) prev[next[right]] = pos;
             if (prev[pos] >= 0 && _merges.TryGetValue(Key(id[prev[pos]], id[pos]), out var before))
-                queue.Enqueue((prev[pos], before.NewId), (before.Rank, prev[pos]));
+                queue.Enqueue(prev[pos], Priority(before.Rank, prev[pos]));
             if (next[pos] >= 0 && _merges.TryGetValue(Key(id[pos], id[next[pos]]), out var after))
-                queue.Enqueue((pos, after.NewId), (after.Rank, pos));
+                queue.Enqueue(pos, Priority(after.Rank, pos));
         }
         var result = new List<int>(n);
         for (int i = 0; i < n; i++)
             if (!removed[i]) result.Add(id[i]);
         return [.. result];
     }
+
+    static long Priority(int rank, int position) => ((long)rank << 32) | (uint)position;
 
     static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 

@@ -1,12 +1,14 @@
 using System.Text.RegularExpressions;
 using Service.Inference.Tokenization;
 using Service.Inference.Tokenization.HuggingFace;
+using Service.Inference.Projection;
+using Xunit.Abstractions;
 using Oracle = Tokenizers.DotNet.Tokenizer;
 
 namespace Service.Tests.Inference.Tokenization;
 
 /// <summary>The cases issue 10 names, on the real files, against Hugging Face's Rust tokenizers where HF is the reference.</summary>
-public sealed class HuggingFaceChatTokenizerTests
+public sealed class HuggingFaceChatTokenizerTests(ITestOutputHelper output)
 {
     static HuggingFaceChatTokenizer Load(string name) =>
         HuggingFaceChatTokenizer.Load(RealTokenizers.TokenizerJson(name), RealTokenizers.TokenizerConfig(name));
@@ -70,6 +72,21 @@ public sealed class HuggingFaceChatTokenizerTests
         var tokenizer = Load(name);
         Assert.Equal(bos, tokenizer.BeginningOfSequenceId);
         Assert.Equal(eos, tokenizer.EndOfSequenceId);
+    }
+
+    /// <summary>One pre-token of 100k Han characters (300k byte-level symbols): the merge loop must stay O(n log n). Timing is logged, not asserted.</summary>
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("llama3_1")]
+    public void A_hundred_thousand_CJK_characters_in_one_pre_token_tokenize_as_Hugging_Face_does(string name)
+    {
+        var han = string.Concat(BundledCorpora.Sentences("zh")!).Where(char.IsLetter).ToArray();
+        var text = string.Concat(Enumerable.Range(0, 100_000).Select(i => han[i * 7 % han.Length]));
+        var tokenizer = Load(name);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var ids = tokenizer.Encode(text);
+        output.WriteLine($"{name}: {text.Length} characters -> {ids.Length} ids in {watch.ElapsedMilliseconds} ms");
+        Assert.Equal(OracleIds(name, text).SkipWhile(id => id == tokenizer.BeginningOfSequenceId), ids);
     }
 
     [Fact]
