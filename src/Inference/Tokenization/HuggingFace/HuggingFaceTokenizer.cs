@@ -8,6 +8,8 @@ namespace Service.Inference.Tokenization.HuggingFace;
 /// A Hugging Face `tokenizer.json` run as tokenizers runs it: added tokens cut out, normalizer, pre-tokenizer,
 /// BPE model, post-processor; decoding through the decoder. Every component the file names is parsed at load;
 /// one this service does not implement fails the load with its path in the file and the file's name.
+/// Hand-written because Microsoft.ML.Tokenizers reads no tokenizer.json (its BpeTokenizer takes a vocabulary, merges
+/// and one regex, without added-token matching, Metaspace schemes, byte fallback or ignore_merges).
 /// </summary>
 public sealed class HuggingFaceTokenizer
 {

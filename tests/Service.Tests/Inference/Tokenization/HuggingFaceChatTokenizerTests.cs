@@ -52,6 +52,21 @@ public sealed class HuggingFaceChatTokenizerTests(ITestOutputHelper output)
         Assert.Contains(imEnd, tokenizer.EncodeWithSpecialTokens(template));
     }
 
+    [Theory]
+    [MemberData(nameof(RealTokenizers.All), MemberType = typeof(RealTokenizers))]
+    public void Typed_special_tokens_never_become_special_ids(string name)
+    {
+        var tokenizer = Load(name);
+        var specialIds = tokenizer.SpecialTokens.Select(t => tokenizer.SpecialTokenId(t)!.Value).ToHashSet();
+        Assert.NotEmpty(specialIds);
+        foreach (var special in tokenizer.SpecialTokens.Take(300))
+        {
+            var ids = tokenizer.Encode($"{special} x{special}y {special}");
+            Assert.DoesNotContain(ids, specialIds.Contains);
+            Assert.Equal($"{special} x{special}y {special}", tokenizer.Decode(ids));
+        }
+    }
+
     [Fact]
     public void The_default_special_token_split_of_the_interface_agrees_with_the_tokenizers_own()
     {
