@@ -34,8 +34,8 @@ public sealed class HuggingFaceChatTokenizer : IChatTokenizer
 
     public static HuggingFaceChatTokenizer Load(string tokenizerJson, string? tokenizerConfigJson)
     {
-        var tokenizer = HuggingFaceTokenizer.Load(tokenizerJson);
         using var config = tokenizerConfigJson is null ? null : CheckpointDirectory.ReadJson(tokenizerConfigJson);
+        var tokenizer = HuggingFaceTokenizer.Load(tokenizerJson, config is null ? [] : ConfigAddedTokens(config.RootElement));
         return new HuggingFaceChatTokenizer(tokenizer, config?.RootElement, tokenizerJson);
     }
 
@@ -46,6 +46,19 @@ public sealed class HuggingFaceChatTokenizer : IChatTokenizer
     public string Decode(IReadOnlyList<int> ids) => _tokenizer.Decode(ids);
 
     public int? SpecialTokenId(string token) => _tokenizer.Added(token)?.Id;
+
+    /// <summary>
+    /// tokenizer_config.json's added_tokens_decoder, which transformers adds to the tokenizer at load: InternLM2's
+    /// tokenizer.json has no added_tokens, its `&lt;|im_start|&gt;` and `&lt;|im_end|&gt;` are declared only there.
+    /// </summary>
+    static List<AddedToken> ConfigAddedTokens(JsonElement config)
+    {
+        if (!config.TryGetProperty("added_tokens_decoder", out var decoder) || decoder.ValueKind != JsonValueKind.Object) return [];
+        return [.. decoder.EnumerateObject().Where(e => int.TryParse(e.Name, out _) && e.Value.TryGetProperty("content", out _)).Select(e => new AddedToken(
+            int.Parse(e.Name), e.Value.GetProperty("content").GetString()!,
+            TokenizerJson.Flag(e.Value, "special", false), TokenizerJson.Flag(e.Value, "single_word", false),
+            TokenizerJson.Flag(e.Value, "lstrip", false), TokenizerJson.Flag(e.Value, "rstrip", false), TokenizerJson.Flag(e.Value, "normalized", true)))];
+    }
 
     static bool HasAddBos(JsonElement config) =>
         config.TryGetProperty("add_bos_token", out var add) && add.ValueKind is JsonValueKind.True or JsonValueKind.False;

@@ -73,30 +73,32 @@ public sealed class BpeModel
 
     public string? IdToToken(int id) => id >= 0 && id < _tokens.Length ? _tokens[id] : null;
 
-    /// <summary>The ids of one pre-token.</summary>
-    public void Tokenize(string word, List<int> output)
+    /// <summary>
+    /// The ids of one pre-token. With <paramref name="forbidden"/> (special token ids, for user text) no merge may
+    /// produce one of them: InternLM2 keeps `&lt;|im_start|&gt;` in its vocabulary with merges that spell it.
+    /// </summary>
+    public void Tokenize(string word, List<int> output, IReadOnlySet<int>? forbidden = null)
     {
         if (word.Length == 0) return;
-        if (_ignoreMerges && _vocab.TryGetValue(word, out var whole))
+        if (_ignoreMerges && _vocab.TryGetValue(word, out var whole) && forbidden?.Contains(whole) != true)
         {
             output.Add(whole);
             return;
         }
-        if (_cache.TryGetValue(word, out var cached))
+        if (!_cache.TryGetValue(word, out var ids))
         {
-            output.AddRange(cached);
-            return;
+            ids = MergeAll(MergeWord(word), null);
+            if (word.Length <= CachedLength)
+            {
+                if (_cache.Count >= CacheCapacity) _cache.Clear();
+                _cache[word] = ids;
+            }
         }
-        var ids = MergeWord(word);
-        if (word.Length <= CachedLength)
-        {
-            if (_cache.Count >= CacheCapacity) _cache.Clear();
-            _cache[word] = ids;
-        }
+        if (forbidden is not null && ids.Any(forbidden.Contains)) ids = MergeAll(MergeWord(word), forbidden);
         output.AddRange(ids);
     }
 
-    int[] MergeWord(string word)
+    List<int> MergeWord(string word)
     {
         var symbols = new List<int>(word.Length);
         int? pendingUnk = null;
@@ -132,7 +134,7 @@ public sealed class BpeModel
             }
         }
         if (pendingUnk is int last) symbols.Add(last);
-        return MergeAll(symbols);
+        return symbols;
     }
 
     /// <summary>
@@ -140,8 +142,10 @@ public sealed class BpeModel
     /// rank and position in one long (lowest rank, then leftmost); an entry whose pair has changed since it was
     /// queued no longer maps to its rank and is skipped.
     /// </summary>
-    int[] MergeAll(List<int> ids)
+    int[] MergeAll(List<int> ids, IReadOnlySet<int>? forbidden)
     {
+        bool Find(int a, int b, out (int Rank, int NewId) merge) =>
+            _merges.TryGetValue(Key(a, b), out merge) && forbidden?.Contains(merge.NewId) != true;
         int n = ids.Count;
         var id = ids.ToArray();
         var prev = new int[n];
@@ -152,20 +156,20 @@ public sealed class BpeModel
         {
             prev[i] = i - 1;
             next[i] = i + 1 < n ? i + 1 : -1;
-            if (i + 1 < n && _merges.TryGetValue(Key(id[i], id[i + 1]), out var m)) queue.Enqueue(i, Priority(m.Rank, i));
+            if (i + 1 < n && Find(id[i], id[i + 1], out var m)) queue.Enqueue(i, Priority(m.Rank, i));
         }
         while (queue.TryDequeue(out int pos, out long priority))
         {
             if (removed[pos] || next[pos] < 0) continue;
             int right = next[pos];
-            if (!_merges.TryGetValue(Key(id[pos], id[right]), out var current) || current.Rank != (int)(priority >> 32)) continue;
+            if (!Find(id[pos], id[right], out var current) || current.Rank != (int)(priority >> 32)) continue;
             id[pos] = current.NewId;
             removed[right] = true;
             next[pos] = next[right];
             if (next[right] >= 0) prev[next[right]] = pos;
-            if (prev[pos] >= 0 && _merges.TryGetValue(Key(id[prev[pos]], id[pos]), out var before))
+            if (prev[pos] >= 0 && Find(id[prev[pos]], id[pos], out var before))
                 queue.Enqueue(prev[pos], Priority(before.Rank, prev[pos]));
-            if (next[pos] >= 0 && _merges.TryGetValue(Key(id[pos], id[next[pos]]), out var after))
+            if (next[pos] >= 0 && Find(id[pos], id[next[pos]], out var after))
                 queue.Enqueue(pos, Priority(after.Rank, pos));
         }
         var result = new List<int>(n);

@@ -19,11 +19,12 @@ public sealed class HuggingFaceTokenizer
     readonly Decoder? _decoder;
     readonly Dictionary<int, AddedToken> _addedById = [];
     readonly Dictionary<string, AddedToken> _addedByContent = new(StringComparer.Ordinal);
+    readonly HashSet<int> _specialIds = [];
 
     public AddedTokens AddedTokens { get; }
     public PostProcessor PostProcessor { get; }
 
-    HuggingFaceTokenizer(JsonElement root, string source)
+    HuggingFaceTokenizer(JsonElement root, string source, IReadOnlyList<AddedToken> moreAddedTokens)
     {
         var model = root.GetProperty("model");
         var modelType = model.TryGetProperty("type", out var t) ? t.GetString() : "BPE"; // old files omit the BPE type
@@ -34,10 +35,12 @@ public sealed class HuggingFaceTokenizer
         _decoder = root.TryGetProperty("decoder", out var d) ? Decoders.Parse(d, source) : null;
         PostProcessor = root.TryGetProperty("post_processor", out var pp) ? PostProcessor.Parse(pp, source) : PostProcessor.None;
         _model = new BpeModel(model, source);
-        var added = AddedTokens_Parse(root);
+        var parsed = AddedTokens_Parse(root);
+        var added = parsed.Concat(moreAddedTokens.Where(t => !parsed.Any(p => p.Content == t.Content))).ToList();
         foreach (var token in added)
         {
             _addedById[token.Id] = token;
+            if (token.Special) _specialIds.Add(token.Id);
             _addedByContent.TryAdd(token.Content, token);
         }
         AddedTokens = new AddedTokens(added, _normalizer);
@@ -45,12 +48,13 @@ public sealed class HuggingFaceTokenizer
 
     static IReadOnlyList<AddedToken> AddedTokens_Parse(JsonElement root) => HuggingFace.AddedTokens.Parse(root);
 
-    public static HuggingFaceTokenizer Load(string tokenizerJson)
+    /// <param name="moreAddedTokens">Tokens tokenizer_config.json's added_tokens_decoder adds (transformers does so at load).</param>
+    public static HuggingFaceTokenizer Load(string tokenizerJson, IReadOnlyList<AddedToken>? moreAddedTokens = null)
     {
         using var doc = CheckpointDirectory.ReadJson(tokenizerJson) ?? throw new CheckpointException($"{tokenizerJson} does not exist.");
         try
         {
-            return new HuggingFaceTokenizer(doc.RootElement, tokenizerJson);
+            return new HuggingFaceTokenizer(doc.RootElement, tokenizerJson, moreAddedTokens ?? []);
         }
         catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -82,7 +86,7 @@ public sealed class HuggingFaceTokenizer
                 if (token is not null) { ids.Add(token.Id); continue; }
                 if (piece.Length == 0) continue;
                 var pieces = _preTokenizer is null ? [new Piece(piece, atStart)] : _preTokenizer(new Piece(piece, atStart));
-                foreach (var word in pieces) _model.Tokenize(word.Text, ids);
+                foreach (var word in pieces) _model.Tokenize(word.Text, ids, recognizeSpecialTokens ? null : _specialIds);
             }
         }
         if (addSpecialTokens) ids.AddRange(PostProcessor.Suffix);

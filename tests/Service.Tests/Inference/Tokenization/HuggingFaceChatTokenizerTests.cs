@@ -68,6 +68,16 @@ public sealed class HuggingFaceChatTokenizerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Tokens_declared_only_in_the_configs_added_tokens_decoder_are_added_tokens_as_in_transformers()
+    {
+        var tokenizer = Load("internlm2"); // its tokenizer.json has no added_tokens at all
+        int imStart = tokenizer.SpecialTokenId("<|im_start|>")!.Value;
+        Assert.Contains("<|im_end|>", tokenizer.SpecialTokens);
+        Assert.DoesNotContain(imStart, tokenizer.Encode("<|im_start|>user"));
+        Assert.Equal(imStart, tokenizer.EncodeWithSpecialTokens("<|im_start|>user")[0]);
+    }
+
+    [Fact]
     public void The_default_special_token_split_of_the_interface_agrees_with_the_tokenizers_own()
     {
         IChatTokenizer tokenizer = Load("llama3_1");
