@@ -96,7 +96,9 @@ public static class ChatPromptBuilder
         }
 
         public string Decode(IReadOnlyList<int> ids) => inner.Decode(ids);
+        public int[] EncodeWithSpecialTokens(string text) => inner.EncodeWithSpecialTokens(text);
         public int? SpecialTokenId(string token) => inner.SpecialTokenId(token);
+        public IReadOnlyCollection<string> SpecialTokens => inner.SpecialTokens;
         public int? BeginningOfSequenceId => inner.BeginningOfSequenceId;
         public int? EndOfSequenceId => inner.EndOfSequenceId;
         public IReadOnlyList<int> EndOfPromptIds => inner.EndOfPromptIds;

@@ -1,6 +1,7 @@
 using System.Text;
 using Service.Inference.Chat;
 using Service.Inference.Hosting;
+using Service.Inference.Tokenization;
 using Service.Tests.Chat;
 
 namespace Service.Tests.Inference.Chat;
@@ -59,7 +60,7 @@ public sealed class ChatPromptBuilderTests
 
     static IChatTokenizer Tokenizer(string name) => name == "bytes"
         ? new ByteTokenizer(AllSpecials)
-        : ByteLevelBpeTokenizer.Load(Path.Combine(ChatFixtures.Dir(ChatFixtures.Qwen2), "tokenizer.json"), null);
+        : HuggingFaceChatTokenizer.Load(Path.Combine(ChatFixtures.Dir(ChatFixtures.Qwen2), "tokenizer.json"), null);
 
     [Theory]
     [MemberData(nameof(Pairs))]
@@ -102,6 +103,7 @@ public sealed class ChatPromptBuilderTests
         }
         public string Decode(IReadOnlyList<int> ids) => inner.Decode(ids);
         public int? SpecialTokenId(string token) => inner.SpecialTokenId(token);
+        public IReadOnlyCollection<string> SpecialTokens => inner.SpecialTokens;
         public int? BeginningOfSequenceId => inner.BeginningOfSequenceId;
         public int? EndOfSequenceId => inner.EndOfSequenceId;
     }

@@ -17,7 +17,7 @@ public sealed class TemplatePromptFormatTests
         var directory = TemplateOracle.RealTokenizers().Single(t => t.Name == model).Directory;
         var config = TemplateOracle.TokenizerConfig(directory);
         var tokenizerJson = Path.Combine(directory, "tokenizer.json");
-        var tokenizer = ByteLevelBpeTokenizer.Load(tokenizerJson, Path.Combine(directory, "tokenizer_config.json"));
+        var tokenizer = HuggingFaceChatTokenizer.Load(tokenizerJson, Path.Combine(directory, "tokenizer_config.json"));
         var template = ChatTemplate.Create(config.GetProperty("chat_template").GetString()!, config);
         return (TemplatePromptFormat.For(template, tokenizer, AddedTokens.Read(tokenizerJson)), tokenizer, directory);
     }
