@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using F = TorchSharp.torch.nn.functional;
+using Service.Inference;
 using Service.Inference.Chat;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
@@ -10,7 +12,6 @@ using Service.Inference.Models.Llama;
 using Service.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Service.Benchmarks;
 

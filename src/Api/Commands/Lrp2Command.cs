@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Extensions.Logging;
+using Service.Inference;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
 using Service.Inference.Probes;

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Service.Inference.Chat;
+using Service.Inference.FillMask;
 using Service.Inference.Hosting;
 
 namespace Service.Api.Infrastructure;

@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Service.Inference.Chat;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 using Service.Tests.Support;
 using Xunit.Abstractions;
 

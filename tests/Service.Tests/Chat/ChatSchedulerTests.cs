@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Service.Inference;
 using Service.Inference.Chat;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;
@@ -134,7 +135,7 @@ public sealed class ChatSchedulerTests : IDisposable
     {
         var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { KvCacheBudgetMB = 0 });
         var error = Assert.Throws<InferenceException>(() => { _ = scheduler.SubmitAsync(Engine.Prepare(Queries[0]), _ => { }); });
-        Assert.Equal(InferenceErrorKind.Validation, error.Kind);
+        Assert.Equal(InferenceErrorKind.Invalid, error.Kind);
         Assert.Equal("max_tokens", error.Parameter);
         Assert.Contains("Chat:Batching:KvCacheBudgetMB", error.Message);
     }

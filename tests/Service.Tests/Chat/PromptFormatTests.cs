@@ -1,3 +1,4 @@
+using Service.Inference;
 using Service.Inference.Chat;
 using Service.Inference.Hosting;
 

@@ -1,3 +1,4 @@
+using Service.Inference;
 using Service.Inference.Hosting;
 using Service.Inference.Projection;
 

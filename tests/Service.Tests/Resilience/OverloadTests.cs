@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Service.Inference.FillMask;
 using Service.Inference.Hosting;
 using Service.Tests.Support;
 

@@ -1,24 +1,8 @@
-using Service.Inference.Chat;
 using Service.Inference.Generation;
+using Service.Inference.Hosting;
 using TorchSharp;
 
-namespace Service.Inference.Hosting;
-
-/// <summary>`Chat:Batching:*` configuration.</summary>
-public sealed class ChatBatchingOptions
-{
-    /// <summary>Sequences decoded together in one step.</summary>
-    public int MaxBatchSize { get; set; } = 8;
-    /// <summary>Prompt tokens run per step (over all newcomers) while other streams are decoding, so they keep flowing.</summary>
-    public int PrefillChunkTokens { get; set; } = 128;
-    /// <summary>
-    /// Memory for keys and values of all running sequences together. A request reserves its prompt
-    /// plus max_tokens positions when it starts; one that does not fit waits for others to finish.
-    /// </summary>
-    public double KvCacheBudgetMB { get; set; } = 1024;
-    /// <summary>Requests that may wait to start; beyond this the service answers 429.</summary>
-    public int MaxWaiting { get; set; } = 64;
-}
+namespace Service.Inference.Chat;
 
 /// <summary>
 /// Continuous batching (iteration-level scheduling, as vLLM and TGI do it). Requests wait in a list;

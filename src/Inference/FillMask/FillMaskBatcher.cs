@@ -1,17 +1,6 @@
-using Service.Inference.FillMask;
+using Service.Inference.Hosting;
 
-namespace Service.Inference.Hosting;
-
-/// <summary>`FillMask:Batching:*` configuration.</summary>
-public sealed class FillMaskBatchingOptions
-{
-    /// <summary>Queries in one forward pass.</summary>
-    public int MaxBatchSize { get; set; } = 32;
-    /// <summary>Padded tokens in one forward pass (rows x longest row).</summary>
-    public int MaxBatchTokens { get; set; } = 8192;
-    /// <summary>Queries that may wait; beyond this the service answers 429.</summary>
-    public int MaxWaiting { get; set; } = 256;
-}
+namespace Service.Inference.FillMask;
 
 /// <summary>
 /// Dynamic batching of fill-mask queries, as text-embeddings-inference does it: queries wait in a
