@@ -22,7 +22,7 @@ public static class ChatModelLoader
     static IChatTokenizer LoadTokenizer(CheckpointDirectory checkpoint)
     {
         var config = checkpoint.Has("tokenizer_config.json") ? checkpoint.File("tokenizer_config.json") : null;
-        if (CausalLanguageModelLoader.IsChatGlm(checkpoint))
+        if (ModelRegistry.Find(checkpoint, ModelSlot.Chat).Name == ModelRegistry.ChatGlm)
         {
             if (!checkpoint.Has("ice_text.model"))
                 throw new CheckpointException($"{checkpoint.Path} has no ice_text.model, which a ChatGLM-6B checkpoint needs.");
