@@ -19,7 +19,7 @@ public sealed record PreparedChat(GenerationRequest Generation, int DroppedTurns
 
 /// <summary>
 /// Chat completions. <see cref="Prepare"/> validates, formats, truncates and encodes (any thread, no
-/// tensors); <see cref="Generate"/> runs the generation loop (the host's thread only).
+/// tensors); <see cref="ChatScheduler"/> generates on the host's thread.
 /// </summary>
 public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
 {
@@ -46,10 +46,6 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
         var generation = new GenerationRequest(prompt.Ids, maxTokens, sampling, bundle.EndOfSequenceIds, [.. bundle.Format.StopStrings, .. stops]);
         return new PreparedChat(generation, prompt.DroppedTurns, _safety.Assess(conversation));
     }
-
-    /// <summary>Generates the reply, handing each piece of text to <paramref name="onDelta"/> as soon as it is final.</summary>
-    public GenerationResult Generate(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation) =>
-        GenerationLoop.Run(bundle.Model, chat.Generation, bundle.Tokenizer.Decode, bundle.Format.CleanReply, onDelta, cancellation);
 
     SamplingParameters Sampling(ChatQuery q)
     {

@@ -6,6 +6,7 @@ using Service.Inference.FillMask;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
 using Service.Inference.Projection;
+using Service.Tests.Support;
 using TorchSharp;
 
 namespace Service.Tests.Chat;
@@ -43,7 +44,7 @@ public sealed class ChatSchedulerTests : IDisposable
         new([new(ChatRole.User, "one more")], Temperature: 0, MaxTokens: 5),
     ];
 
-    Task<GenerationResult> Alone(ChatQuery query) => _host.RunAsync(m => m.Chat!.Generate(m.Chat.Prepare(query), _ => { }, CancellationToken.None));
+    Task<GenerationResult> Alone(ChatQuery query) => _host.RunAsync(m => m.Chat!.Generate(m.Chat!.Prepare(query), _ => { }, CancellationToken.None));
 
     /// <summary>Holds the host thread until the returned gate is set, so submissions pile up meanwhile.</summary>
     ManualResetEventSlim BlockHost()

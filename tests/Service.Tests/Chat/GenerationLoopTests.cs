@@ -2,6 +2,7 @@ using Service.Inference.Checkpoints;
 using Service.Inference.Generation;
 using Service.Inference.Models;
 using Service.Inference.Models.Llama;
+using Service.Tests.Support;
 using TorchSharp;
 
 namespace Service.Tests.Chat;

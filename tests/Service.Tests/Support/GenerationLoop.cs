@@ -1,28 +1,17 @@
+using Service.Inference.Chat;
+using Service.Inference.Generation;
 using Service.Inference.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Service.Inference.Generation;
-
-/// <summary>What to generate: the prompt's ids, how many tokens at most, how to sample and when to stop.</summary>
-public sealed record GenerationRequest(
-    int[] PromptIds,
-    int MaxNewTokens,
-    SamplingParameters Sampling,
-    IReadOnlySet<int> EndOfSequenceIds,
-    IReadOnlyList<string> StopStrings);
-
-public enum FinishReason { Stop, Length, Cancelled }
-
-/// <param name="PrefillMs">From the request's submission to its first token: any wait to start, then its prompt.</param>
-/// <param name="DecodeMs">From the first token to the last.</param>
-public sealed record GenerationResult(string Text, int PromptTokens, int CompletionTokens, FinishReason FinishReason, double PrefillMs, double DecodeMs);
+namespace Service.Tests.Support;
 
 /// <summary>
 /// One request from prefill to its last token, alone: the whole prompt in one forward, then one token
 /// per step. Runs on the model host's thread; the cancellation token is checked before every
 /// forward, so a caller that leaves frees the host within one step. The service batches concurrent
-/// requests through <see cref="Hosting.ChatScheduler"/>, which drives the same <see cref="DecodingSequence"/>.
+/// requests through <see cref="ChatScheduler"/>, which drives the same <see cref="DecodingSequence"/>;
+/// this loop is test support: the reference "alone" run that a batched reply must equal.
 /// </summary>
 public static class GenerationLoop
 {
@@ -42,4 +31,8 @@ public static class GenerationLoop
         }
         return sequence.Complete();
     }
+
+    /// <summary>A prepared chat generated alone, on the calling thread (the model host's, in tests that use one).</summary>
+    public static GenerationResult Generate(this ChatEngine engine, PreparedChat chat, Action<string> onDelta, CancellationToken cancellation) =>
+        Run(engine.Bundle.Model, chat.Generation, engine.Bundle.Tokenizer.Decode, engine.Bundle.Format.CleanReply, onDelta, cancellation);
 }
