@@ -1,14 +1,23 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Service.Inference.Chat;
 
 /// <summary>`Chat:*` configuration: sampling defaults (SoulChat's values) and limits.</summary>
 public sealed class ChatOptions
 {
+    [Range(0.0, 2.0)]
     public double Temperature { get; set; } = 0.95;
+    [Range(double.Epsilon, 1.0)]
     public double TopP { get; set; } = 0.75;
     /// <summary>Reply length when a request does not say.</summary>
+    [Range(1, int.MaxValue)]
     public int MaxTokens { get; set; } = 512;
     /// <summary>Prompt budget in tokens; older turns are dropped to fit.</summary>
+    [Range(1, int.MaxValue)]
     public int MaxInputTokens { get; set; } = 1536;
+    /// <summary>Stop strings one request may send (OpenAI allows 4).</summary>
+    [Range(0, 64)]
+    public int MaxStopStrings { get; set; } = 4;
     public ChatSafetyOptions Safety { get; set; } = new();
 }
 

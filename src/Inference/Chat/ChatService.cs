@@ -28,9 +28,9 @@ public sealed record ChatInput(
 public sealed record ChatRun(string Model, PreparedChat Chat, string? AiDisclosure, IAsyncEnumerable<string> Deltas, Task<GenerationResult> Result);
 
 /// <summary>
-/// Chat completions from request to reply: checks the model, the choice count and the messages, lets
-/// <see cref="ChatEngine.Prepare"/> apply the sampling limits and the input budget (it owns the
-/// tokenizer), then submits the sequence to <see cref="ChatScheduler"/>'s continuous batch on the model
+/// Chat completions from request to reply: checks the model, the choice count, the sampling fields, the
+/// stop strings and the messages, lets <see cref="ChatEngine.Prepare"/> apply the token limits (it owns the
+/// tokenizer and the context length), then submits the sequence to <see cref="ChatScheduler"/>'s continuous batch on the model
 /// thread. The chat endpoint calls only this. No tensor and no dispose scope ever meets an await: deltas
 /// cross from the model thread through a channel.
 /// </summary>
@@ -47,7 +47,9 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
             throw InferenceException.NotFound($"The requested model does not exist here; this service serves '{served}' (see GET /v1/models).", "model");
         if (input.N is not (null or 1))
             throw InferenceException.Invalid($"n must be 1; this service returns one choice per request (n was {input.N}).", "n");
-        var prepared = engine.Prepare(new ChatQuery(Messages(input.Messages), input.Temperature, input.TopP, input.MaxTokens, input.Stop,
+        var messages = Messages(input.Messages);
+        CheckSampling(input, engine.Options);
+        var prepared = engine.Prepare(new ChatQuery(messages, input.Temperature, input.TopP, input.MaxTokens, input.Stop,
             input.Seed, input.TopK, input.RepetitionPenalty));
 
         var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -57,6 +59,23 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
         _ = result.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
         var disclosure = engine.Options.Safety.AiDisclosure is { Length: > 0 } d ? d : null;
         return new ChatRun(served, prepared, disclosure, deltas.Reader.ReadAllAsync(cancellation), result);
+    }
+
+    static void CheckSampling(ChatInput q, ChatOptions options)
+    {
+        double temperature = q.Temperature ?? options.Temperature, topP = q.TopP ?? options.TopP;
+        if (temperature is < 0 or > 2 || double.IsNaN(temperature))
+            throw InferenceException.Invalid($"temperature must be between 0 and 2; it was {temperature}.", "temperature");
+        if (topP is <= 0 or > 1 || double.IsNaN(topP))
+            throw InferenceException.Invalid($"top_p must be greater than 0 and at most 1; it was {topP}.", "top_p");
+        if (q.TopK is < 0)
+            throw InferenceException.Invalid($"top_k must be 0 (off) or positive; it was {q.TopK}.", "top_k");
+        if (q.RepetitionPenalty is { } r && (r <= 0 || double.IsNaN(r)))
+            throw InferenceException.Invalid($"repetition_penalty must be positive (1 = off); it was {r}.", "repetition_penalty");
+        if (q.Stop is { } stops && stops.Count > options.MaxStopStrings)
+            throw InferenceException.Invalid($"stop holds {stops.Count} strings; at most {options.MaxStopStrings} are allowed.", "stop");
+        if (q.Stop is { } some && some.Any(string.IsNullOrEmpty))
+            throw InferenceException.Invalid("stop strings must not be empty.", "stop");
     }
 
     static List<ChatMessage> Messages(IReadOnlyList<ChatTurn>? messages)

@@ -55,14 +55,15 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
         if (targets.Count == 0 || targets.Count > options.MaxTargets)
             throw InferenceException.Invalid($"targets must hold between 1 and {options.MaxTargets} words, or be omitted.", "targets");
         var candidates = new List<Candidate>();
-        foreach (var target in targets)
+        for (int i = 0; i < targets.Count; i++)
         {
+            var target = targets[i];
             var pieces = string.IsNullOrWhiteSpace(target) ? [] : bundle.Tokenizer.EncodeWord(target);
             var unknown = pieces.Length == 0 || pieces.Any(id => bundle.Tokenizer.IsSpecial(id) || bundle.Tokenizer.TokenString(id) is "[UNK]" or "<unk>");
             if (unknown)
-                throw InferenceException.Invalid($"target '{target}' is not in the vocabulary of {bundle.Name}; use words the model knows.", "targets");
+                throw InferenceException.Invalid($"targets[{i}] is not in the vocabulary of {bundle.Name}; use words the model knows.", "targets");
             if (pieces.Length > options.MaxTargetTokens)
-                throw InferenceException.Invalid($"target '{target}' is {pieces.Length} tokens; at most {options.MaxTargetTokens} are allowed.", "targets");
+                throw InferenceException.Invalid($"targets[{i}] is {pieces.Length} tokens; at most {options.MaxTargetTokens} are allowed.", "targets");
             if (!candidates.Any(c => c.Ids.SequenceEqual(pieces))) candidates.Add(new Candidate(target, pieces));
         }
         return candidates;

@@ -23,6 +23,19 @@ public sealed class ErrorBodyTests(ServiceFixture service) : IClassFixture<Servi
         Assert.Equal(param, JsonDocument.Parse(text).RootElement.GetProperty("error").GetProperty("param").GetString());
     }
 
+    [Fact]
+    public async Task A_target_the_model_cannot_rank_is_named_by_its_index_not_its_text()
+    {
+        var response = await service.Client.PostAsJsonAsync("/v1/fill-mask",
+            new { text = "Paris is the capital of [MASK].", targets = new[] { "France", string.Concat(Enumerable.Repeat(Marker, 3)) } });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.DoesNotContain(Marker, text);
+        var problem = JsonDocument.Parse(text).RootElement;
+        Assert.Equal("targets", problem.GetProperty("param").GetString());
+        Assert.Contains("targets[1]", problem.GetProperty("detail").GetString());
+    }
+
     [Theory]
     [InlineData("/v1/fill-mask", """{"text": "[MASK]", "top_k": "zz-secret-ctx-91"}""", "$.top_k")]
     [InlineData("/v1/fill-mask", """{"text": "[MASK]", "top_k": 1.5}""", "$.top_k")]
