@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 
 namespace Service.Tests.Api.Endpoints;
 
+[Collection(ProcessWideMeters.Name)]
 public sealed class ChatDisconnectTests(ITestOutputHelper output)
 {
     [Fact]
