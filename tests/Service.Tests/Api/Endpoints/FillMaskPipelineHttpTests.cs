@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using Service.Contracts;
 using Service.Tests.Support;
 
-namespace Service.Tests.Api;
+namespace Service.Tests.Api.Endpoints;
 
 /// <summary>The pipeline's rules seen over HTTP on the demo model (issue 16): subword targets, several masks.</summary>
 public sealed class FillMaskPipelineHttpTests : IClassFixture<FillMaskPipelineHttpTests.DemoService>
