@@ -1,5 +1,6 @@
 using Service.Api.Commands;
 using Service.Api.Endpoints;
+using Service.Api.Errors;
 using Service.Api.Infrastructure;
 using Service.Inference.Runtime;
 
@@ -22,11 +23,7 @@ app.UseServiceSecurity();
 app.UseRequestTimeouts();
 app.UseApiDocumentation();
 app.MapHealthEndpoints();
-app.MapModelsEndpoints();
-app.MapFillMaskEndpoints();
-app.MapChatEndpoints();
-app.MapLanguageVectorEndpoints();
-app.MapProbeEndpoints();
+app.MapV1Endpoints();
 await app.RunAsync();
 return 0;
 

@@ -62,6 +62,7 @@ public sealed record ChatCompletionMessage
     public string? Name { get; init; }
 }
 
+[Description("Options of a streamed reply (stream: true).")]
 public sealed record ChatStreamOptions
 {
     [JsonPropertyName("include_usage"), Description("Send a last chunk, before [DONE], with the usage and no choices.")]
@@ -70,54 +71,60 @@ public sealed record ChatStreamOptions
 
 [Description("A chat completion (stream: false).")]
 public sealed record ChatCompletion(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("id"), Description("Identity of this completion (chatcmpl-...).")] string Id,
+    [property: JsonPropertyName("object"), Description("Always chat.completion.")] string Object,
     [property: JsonPropertyName("created"), Description("Unix time of the request.")] long Created,
     [property: JsonPropertyName("model"), Description("The model that answered; demo models are named demo-*.")] string Model,
-    [property: JsonPropertyName("choices")] IReadOnlyList<ChatChoice> Choices,
-    [property: JsonPropertyName("usage")] ChatUsage Usage,
+    [property: JsonPropertyName("choices"), Description("The reply; always one choice (n = 1).")] IReadOnlyList<ChatChoice> Choices,
+    [property: JsonPropertyName("usage"), Description("Token counts of the request and the reply.")] ChatUsage Usage,
     [property: JsonPropertyName("ai_disclosure"), Description("Extension: the AI-disclosure notice that applies to every reply."), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AiDisclosure);
 
+[Description("One generated reply.")]
 public sealed record ChatChoice(
-    [property: JsonPropertyName("index")] int Index,
-    [property: JsonPropertyName("message")] ChatReplyMessage Message,
+    [property: JsonPropertyName("index"), Description("Position of the choice; always 0.")] int Index,
+    [property: JsonPropertyName("message"), Description("The assistant's reply, after any notice preamble.")] ChatReplyMessage Message,
     [property: JsonPropertyName("finish_reason"), Description("stop (end of turn or a stop string) or length (max_tokens or the context).")] string FinishReason,
     [property: JsonPropertyName("crisis_notice"), Description("Extension: true when a crisis notice (support resources) precedes the reply."), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? CrisisNotice);
 
+[Description("The assistant's message.")]
 public sealed record ChatReplyMessage(
-    [property: JsonPropertyName("role")] string Role,
-    [property: JsonPropertyName("content")] string Content);
+    [property: JsonPropertyName("role"), Description("Always assistant.")] string Role,
+    [property: JsonPropertyName("content"), Description("The reply text (with the AI disclosure and crisis notice first when they apply).")] string Content);
 
+[Description("Token counts, as OpenAI reports them.")]
 public sealed record ChatUsage(
     [property: JsonPropertyName("prompt_tokens"), Description("Tokens of the prompt after formatting and truncation.")] int PromptTokens,
-    [property: JsonPropertyName("completion_tokens")] int CompletionTokens,
-    [property: JsonPropertyName("total_tokens")] int TotalTokens);
+    [property: JsonPropertyName("completion_tokens"), Description("Tokens generated for the reply.")] int CompletionTokens,
+    [property: JsonPropertyName("total_tokens"), Description("prompt_tokens + completion_tokens.")] int TotalTokens);
 
 [Description("One server-sent event of a streamed chat completion.")]
 public sealed record ChatCompletionChunk(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("object")] string Object,
-    [property: JsonPropertyName("created")] long Created,
-    [property: JsonPropertyName("model")] string Model,
-    [property: JsonPropertyName("choices")] IReadOnlyList<ChatChunkChoice> Choices,
-    [property: JsonPropertyName("usage"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ChatUsage? Usage = null,
-    [property: JsonPropertyName("ai_disclosure"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AiDisclosure = null);
+    [property: JsonPropertyName("id"), Description("Identity of the completion; the same in every chunk of one stream.")] string Id,
+    [property: JsonPropertyName("object"), Description("Always chat.completion.chunk.")] string Object,
+    [property: JsonPropertyName("created"), Description("Unix time of the request; the same in every chunk.")] long Created,
+    [property: JsonPropertyName("model"), Description("The model that answers; demo models are named demo-*.")] string Model,
+    [property: JsonPropertyName("choices"), Description("One choice with this chunk's delta; empty in the usage chunk.")] IReadOnlyList<ChatChunkChoice> Choices,
+    [property: JsonPropertyName("usage"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Only in the last chunk before [DONE], when stream_options.include_usage is true.")] ChatUsage? Usage = null,
+    [property: JsonPropertyName("ai_disclosure"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Extension, first chunk only: the AI-disclosure notice that applies to every reply.")] string? AiDisclosure = null);
 
+[Description("The choice of a streamed chunk.")]
 public sealed record ChatChunkChoice(
-    [property: JsonPropertyName("index")] int Index,
-    [property: JsonPropertyName("delta")] ChatDelta Delta,
-    [property: JsonPropertyName("finish_reason")] string? FinishReason,
-    [property: JsonPropertyName("crisis_notice"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? CrisisNotice = null);
+    [property: JsonPropertyName("index"), Description("Position of the choice; always 0.")] int Index,
+    [property: JsonPropertyName("delta"), Description("What this chunk adds to the reply.")] ChatDelta Delta,
+    [property: JsonPropertyName("finish_reason"), Description("null until the last content chunk; then stop or length.")] string? FinishReason,
+    [property: JsonPropertyName("crisis_notice"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Extension, first chunk only: true when a crisis notice precedes the reply.")] bool? CrisisNotice = null);
 
+[Description("A piece of the streamed reply.")]
 public sealed record ChatDelta(
-    [property: JsonPropertyName("role"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role = null,
-    [property: JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content = null);
+    [property: JsonPropertyName("role"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("assistant, in the first chunk only.")] string? Role = null,
+    [property: JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Text to append to the reply; absent in the last chunk.")] string? Content = null);
 
 [Description("OpenAI's error envelope, used by the OpenAI-compatible routes.")]
-public sealed record OpenAiErrorResponse([property: JsonPropertyName("error")] OpenAiError Error);
+public sealed record OpenAiErrorResponse([property: JsonPropertyName("error"), Description("The error.")] OpenAiError Error);
 
+[Description("An error as OpenAI's API reports it.")]
 public sealed record OpenAiError(
     [property: JsonPropertyName("message"), Description("What went wrong and what to change.")] string Message,
-    [property: JsonPropertyName("type")] string Type,
-    [property: JsonPropertyName("param")] string? Param,
-    [property: JsonPropertyName("code")] string? Code);
+    [property: JsonPropertyName("type"), Description("invalid_request_error, rate_limit_error, service_unavailable_error or server_error.")] string Type,
+    [property: JsonPropertyName("param"), Description("The request field at fault, if one is (e.g. messages, max_tokens).")] string? Param,
+    [property: JsonPropertyName("code"), Description("invalid_value, model_not_found, invalid_api_key or rate_limit_exceeded, when one applies.")] string? Code);

@@ -11,8 +11,8 @@ public sealed record FillMaskRequest
     [Description("Text with one or more [MASK] markers. [MASK] means the model's mask token for every model (XLM-R's own <mask> works too).")]
     public string? Text { get; init; }
 
-    [JsonPropertyName("top_k"), Range(1, 100)]
-    [Description("How many predictions to return per mask, best first (1..100, default 5).")]
+    [JsonPropertyName("top_k")]
+    [Description("How many predictions to return per mask, best first: 1 to FillMask:MaxTopK (100 unless configured), default FillMask:DefaultTopK (5).")]
     public int? TopK { get; init; }
 
     [JsonPropertyName("targets")]
@@ -47,9 +47,9 @@ public sealed record ProjectionOptionsRequest
 [Description("What LRP2 did for this request.")]
 public sealed record ProjectionApplied(
     [property: JsonPropertyName("applied"), Description("Whether the hidden states were projected.")] bool Applied,
-    [property: JsonPropertyName("language")] string Language,
-    [property: JsonPropertyName("lirp_layer")] int? LirpLayer,
-    [property: JsonPropertyName("lsrp_layer")] int? LsrpLayer,
+    [property: JsonPropertyName("language"), Description("The query's language (ISO 639 code).")] string Language,
+    [property: JsonPropertyName("lirp_layer"), Description("Layer i after which LIRP was applied, when applied.")] int? LirpLayer,
+    [property: JsonPropertyName("lsrp_layer"), Description("Layer j after which LSRP was applied, when applied.")] int? LsrpLayer,
     [property: JsonPropertyName("layers_source"), Description("request, configuration, paper or default.")] string? LayersSource,
     [property: JsonPropertyName("reason"), Description("Why projection was not applied.")] string? Reason);
 
@@ -81,5 +81,6 @@ public sealed record FillMaskPrediction(
     public double? MeanLogProbability { get; init; }
 }
 
+[Description("Token counts of a fill-mask request.")]
 public sealed record FillMaskUsage(
     [property: JsonPropertyName("prompt_tokens"), Description("Tokens in the input, special tokens included.")] int PromptTokens);

@@ -25,5 +25,5 @@ public sealed record LanguageVectorsInfo(
 
 [Description("The languages with stored vectors for the loaded fill-mask model.")]
 public sealed record LanguageVectorsList(
-    [property: JsonPropertyName("model")] string Model,
-    [property: JsonPropertyName("data")] IReadOnlyList<LanguageVectorsInfo> Data);
+    [property: JsonPropertyName("model"), Description("The loaded probe model the vectors belong to.")] string Model,
+    [property: JsonPropertyName("data"), Description("One entry per language with stored vectors, by code.")] IReadOnlyList<LanguageVectorsInfo> Data);

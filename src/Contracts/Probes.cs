@@ -30,22 +30,22 @@ public sealed record ProbeFactRequest
 
 [Description("Acc and Trans per language.")]
 public sealed record ProbeEvaluationResponse(
-    [property: JsonPropertyName("model")] string Model,
-    [property: JsonPropertyName("languages")] IReadOnlyList<ProbeLanguageResult> Languages,
+    [property: JsonPropertyName("model"), Description("The probe model that was evaluated.")] string Model,
+    [property: JsonPropertyName("languages"), Description("One row per language of the facts, English first.")] IReadOnlyList<ProbeLanguageResult> Languages,
     [property: JsonPropertyName("markdown"), Description("The same as a markdown table.")] string Markdown);
 
 [Description("Scores of one language; projected is null for English (never projected) or when projection was disabled.")]
 public sealed record ProbeLanguageResult(
-    [property: JsonPropertyName("language")] string Language,
-    [property: JsonPropertyName("facts")] int Facts,
-    [property: JsonPropertyName("plain")] ProbeScores Plain,
-    [property: JsonPropertyName("projected")] ProbeScores? Projected,
-    [property: JsonPropertyName("lirp_layer")] int? LirpLayer,
-    [property: JsonPropertyName("lsrp_layer")] int? LsrpLayer,
-    [property: JsonPropertyName("layers_source")] string? LayersSource);
+    [property: JsonPropertyName("language"), Description("ISO 639 code.")] string Language,
+    [property: JsonPropertyName("facts"), Description("Facts in this language (|D_l|).")] int Facts,
+    [property: JsonPropertyName("plain"), Description("Scores without projection.")] ProbeScores Plain,
+    [property: JsonPropertyName("projected"), Description("Scores with LRP2 projection; null for English or when projection was disabled.")] ProbeScores? Projected,
+    [property: JsonPropertyName("lirp_layer"), Description("Layer i of the projected run.")] int? LirpLayer,
+    [property: JsonPropertyName("lsrp_layer"), Description("Layer j of the projected run.")] int? LsrpLayer,
+    [property: JsonPropertyName("layers_source"), Description("Where the layers came from: request, configuration, search, paper or default.")] string? LayersSource);
 
 [Description("Acc = |R_l| / |D_l| x 100; Trans = |R_l ∩ R_en| / |R_l ∪ R_en| x 100 (null when both sets are empty or there is no English).")]
 public sealed record ProbeScores(
-    [property: JsonPropertyName("correct")] int Correct,
-    [property: JsonPropertyName("accuracy")] double Accuracy,
-    [property: JsonPropertyName("transferability")] double? Transferability);
+    [property: JsonPropertyName("correct"), Description("Facts whose gold object ranked first (|R_l|).")] int Correct,
+    [property: JsonPropertyName("accuracy"), Description("Acc, in percent.")] double Accuracy,
+    [property: JsonPropertyName("transferability"), Description("Trans against English, in percent; null when undefined.")] double? Transferability);

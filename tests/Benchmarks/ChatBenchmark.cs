@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using F = TorchSharp.torch.nn.functional;
+using Service.Inference;
 using Service.Inference.Chat;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
@@ -10,7 +12,6 @@ using Service.Inference.Models.Llama;
 using Service.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Service.Benchmarks;
 
@@ -62,7 +63,7 @@ public sealed record ChatReport(
         md.AppendLine();
         md.AppendLine($"Concurrent streams are batched continuously (`ChatScheduler`, at most {r.MaxBatchSize} per decode step, KV budget sized for them): each step decodes every running " +
             "stream in one forward, newcomers join at the next step and their prompts run in chunks between decode steps. Prefill and batch-1 decode in process run one request alone " +
-            "(`ChatEngine.Generate`).");
+            "(a batch of one through `ChatScheduler`).");
         md.AppendLine();
     }
 
@@ -156,16 +157,18 @@ public static class ChatBenchmark
             int promptTokens = await host.RunAsync(m => m.Chat!.Prepare(Query(longPrompt, 1)).Generation.PromptIds.Length);
             double prefillFlops = PrefillFlops(config, promptTokens);
 
+            // One sequence at a time through the serving scheduler, with no KV budget to wait for.
+            var alone = new ChatScheduler(host, new ChatBatchingOptions { MaxBatchSize = 1, KvCacheBudgetMB = 1 << 20 });
             var prefill = new List<double>();
             for (int i = 0; i < settings.ChatPrefillIterations + 1; i++)
             {
-                var r = await host.RunAsync(m => m.Chat!.Generate(m.Chat.Prepare(Query(longPrompt, 1)), _ => { }, CancellationToken.None));
+                var r = await alone.SubmitAsync(await host.RunAsync(m => m.Chat!.Prepare(Query(longPrompt, 1))), _ => { });
                 if (i > 0) prefill.Add(r.PrefillMs); // the first run warms up
             }
             log.WriteLine($"Prefill {promptTokens} tokens: p50 {Measure.Median(prefill):F0} ms (FLOP bound {prefillFlops / machine.GemmFlopsPerSecond * 1000:F0} ms)");
 
             var shortPrompt = "I feel tired and worried about my work.";
-            var decode = await host.RunAsync(m => m.Chat!.Generate(m.Chat.Prepare(Query(shortPrompt, settings.ChatDecodeTokens)), _ => { }, CancellationToken.None));
+            var decode = await alone.SubmitAsync(await host.RunAsync(m => m.Chat!.Prepare(Query(shortPrompt, settings.ChatDecodeTokens))), _ => { });
             if (decode.CompletionTokens < 2) throw new InvalidOperationException($"The decode run stopped after {decode.CompletionTokens} token(s).");
             double decodeRate = (decode.CompletionTokens - 1) / (decode.DecodeMs / 1000);
             double bytesPerToken = weightBytes + (double)config.KvBytesPerPosition(TorchRuntime.ResolveDType(dtype).ElementSize()) * (decode.PromptTokens + decode.CompletionTokens / 2);

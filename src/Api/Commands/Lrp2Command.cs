@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Service.Inference;
 using Service.Inference.Checkpoints;
 using Service.Inference.Hosting;
 

@@ -3,16 +3,16 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Service.Api.Infrastructure;
 using Service.Contracts;
 using Service.Inference.FillMask;
-using Service.Inference.Hosting;
 using Service.Inference.Projection;
 
 namespace Service.Api.Endpoints;
 
+/// <summary>`POST /v1/fill-mask`: DTO to <see cref="FillMaskInput"/>, <see cref="FillMaskService"/>, result to DTO.</summary>
 public static class FillMaskEndpoints
 {
-    public static IEndpointRouteBuilder MapFillMaskEndpoints(this IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapFillMaskEndpoints(this RouteGroupBuilder v1)
     {
-        app.MapPost("/v1/fill-mask", FillMask)
+        v1.MapPost("/fill-mask", FillMask)
             .WithName("FillMask")
             .WithTags("Fill-mask")
             .WithSummary("Predict the tokens at [MASK] positions")
@@ -20,35 +20,26 @@ public static class FillMaskEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        return app;
+        return v1;
     }
 
-    static async Task<Results<Ok<FillMaskResponse>, ProblemHttpResult>> FillMask(
-        FillMaskRequest request, ModelHost host, FillMaskBatcher batcher, HttpContext context, CancellationToken cancellation)
+    static async Task<Ok<FillMaskResponse>> FillMask(FillMaskRequest request, FillMaskService service, CancellationToken cancellation)
     {
         long started = Stopwatch.GetTimestamp();
-        try
-        {
-            var language = LanguageCodes.Normalize(request.Language);
-            var engine = host.Models.FillMask ?? throw InferenceException.Invalid(
-                $"{host.Models.Probed.Name} is a decoder: fill-mask needs a masked LM (BERT, XLM-R). Rank candidates with POST /v1/probes/evaluate.");
-            var projection = request.Projection is { } p ? new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer) : null;
-            var prepared = engine.Prepare(new FillMaskQuery(request.Text ?? "", request.TopK ?? 5, request.Targets, language, projection));
-            var result = await batcher.SubmitAsync(prepared, cancellation);
-            ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.FillMask, started, result.PromptTokens);
-            return TypedResults.Ok(new FillMaskResponse(
-                engine.Bundle.Name,
-                [.. result.Masks.Select(m => new MaskResult(m.Position,
-                    [.. m.Predictions.Select(p => new FillMaskPrediction(p.Score, p.Token, p.TokenStr, p.Sequence)
-                    { Tokens = p.Tokens, MeanLogProbability = p.MeanLogProbability })]))],
-                new FillMaskUsage(result.PromptTokens),
-                Echo(result.Projection)));
-        }
-        catch (InferenceException e)
-        {
-            return ApiErrors.Problem(context, e);
-        }
+        var input = new FillMaskInput(request.Text, request.TopK, request.Targets, request.Language, Projection(request.Projection));
+        var (model, result) = await service.FillAsync(input, cancellation);
+        ServiceMetrics.RequestCompleted(ServiceMetrics.Tasks.FillMask, started, result.PromptTokens);
+        return TypedResults.Ok(new FillMaskResponse(
+            model,
+            [.. result.Masks.Select(m => new MaskResult(m.Position,
+                [.. m.Predictions.Select(p => new FillMaskPrediction(p.Score, p.Token, p.TokenStr, p.Sequence)
+                { Tokens = p.Tokens, MeanLogProbability = p.MeanLogProbability })]))],
+            new FillMaskUsage(result.PromptTokens),
+            Echo(result.Projection)));
     }
+
+    internal static ProjectionRequest? Projection(ProjectionOptionsRequest? p) =>
+        p is null ? null : new ProjectionRequest(p.Enabled, p.LirpLayer, p.LsrpLayer);
 
     static ProjectionApplied Echo(ProjectionOutcome o) =>
         new(o.Applied, o.Language, o.Layers?.Lirp, o.Layers?.Lsrp, o.Layers?.Source.ToString().ToLowerInvariant(), o.Reason);

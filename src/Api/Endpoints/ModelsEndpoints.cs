@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Service.Api.Infrastructure;
 using Service.Contracts;
 using Service.Inference.Hosting;
 
@@ -7,33 +6,28 @@ namespace Service.Api.Endpoints;
 
 public static class ModelsEndpoints
 {
-    public static IEndpointRouteBuilder MapModelsEndpoints(this IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapModelsEndpoints(this RouteGroupBuilder v1)
     {
-        app.MapGet("/v1/models", ListModels)
+        v1.MapGet("/models", ListModels)
             .WithName("ListModels")
             .WithTags("Models")
             .WithSummary("The served models (OpenAI-style list), with task and whether each is the demo")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        return app;
+        return v1;
     }
 
-    static Results<Ok<ModelList>, ProblemHttpResult> ListModels(ModelHost host, HttpContext context)
+    static Ok<ModelList> ListModels(ModelHost host)
     {
-        try
+        var models = host.Models;
+        var probed = models.Probed;
+        long created = host.ReadySince.ToUnixTimeSeconds();
+        // A decoder in the probe slot (BLOOM) serves LRP2 probing, not fill-mask.
+        var cards = new List<ModelCard>
         {
-            var probed = host.Models.Probed;
-            // A decoder in the probe slot (BLOOM) serves LRP2 probing, not fill-mask.
-            var card = new ModelCard(probed.Name, "model", host.ReadySince.ToUnixTimeSeconds(), "local", host.Models.FillMask is null ? "probe" : "fill-mask",
-                probed.IsDemo, probed.Model.LayerCount, probed.MaxSequenceLength);
-            var cards = new List<ModelCard> { card };
-            if (host.Models.Chat?.Bundle is { } chat)
-                cards.Add(new ModelCard(chat.Name, "model", host.ReadySince.ToUnixTimeSeconds(), "local", "chat",
-                    chat.IsDemo, chat.Model.LayerCount, chat.Model.MaxSequenceLength));
-            return TypedResults.Ok(new ModelList("list", cards));
-        }
-        catch (InferenceException e)
-        {
-            return ApiErrors.Problem(context, e);
-        }
+            new(probed.Name, "model", created, "local", models.FillMask is null ? "probe" : "fill-mask", probed.IsDemo, probed.Model.LayerCount, probed.MaxSequenceLength),
+        };
+        if (models.Chat?.Bundle is { } chat)
+            cards.Add(new ModelCard(chat.Name, "model", created, "local", "chat", chat.IsDemo, chat.Model.LayerCount, chat.Model.MaxSequenceLength));
+        return TypedResults.Ok(new ModelList("list", cards));
     }
 }

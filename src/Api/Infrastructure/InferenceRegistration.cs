@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Service.Inference.Chat;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
+using Service.Inference.Probes;
 using Service.Inference.Projection;
 using Service.Inference.Runtime;
 
@@ -9,19 +10,29 @@ namespace Service.Api.Infrastructure;
 
 public static class InferenceRegistration
 {
-    /// <summary>Binds Models, Inference, FillMask, Chat and Host options and registers the model host and its batchers.</summary>
+    /// <summary>
+    /// Binds and validates (at start) every inference option, and registers the model host, the batcher
+    /// and scheduler, and one application service per task (the only things endpoints call).
+    /// </summary>
     public static IServiceCollection AddInference(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<ModelsOptions>().BindConfiguration("Models");
-        services.AddOptions<InferenceOptions>().BindConfiguration("Inference");
-        services.AddOptions<FillMaskOptions>().BindConfiguration("FillMask");
-        services.AddOptions<ModelHostOptions>().BindConfiguration("Host");
-        services.AddOptions<ProjectionOptions>().BindConfiguration("Projection");
-        services.AddOptions<FillMaskBatchingOptions>().BindConfiguration("FillMask:Batching");
+        services.AddValidatedOptions<ModelsOptions>("Models");
+        services.AddValidatedOptions<InferenceOptions>("Inference");
+        services.AddValidatedOptions<ModelHostOptions>("Host");
+        services.AddValidatedOptions<ProjectionOptions>("Projection");
+        services.AddValidatedOptions<FillMaskOptions>("FillMask");
+        services.AddValidatedOptions<FillMaskBatchingOptions>("FillMask:Batching");
+        services.AddValidatedOptions<ChatOptions>("Chat");
+        services.AddValidatedOptions<ChatBatchingOptions>("Chat:Batching");
+        services.AddValidatedOptions<LanguageVectorOptions>("LanguageVectors");
+        services.AddValidatedOptions<ProbeOptions>("Probes");
+
         services.AddSingleton(sp => new FillMaskBatcher(sp.GetRequiredService<ModelHost>(), sp.GetRequiredService<IOptions<FillMaskBatchingOptions>>().Value));
-        services.AddOptions<ChatOptions>().BindConfiguration("Chat");
-        services.AddOptions<ChatBatchingOptions>().BindConfiguration("Chat:Batching");
         services.AddSingleton(sp => new ChatScheduler(sp.GetRequiredService<ModelHost>(), sp.GetRequiredService<IOptions<ChatBatchingOptions>>().Value));
+        services.AddSingleton<FillMaskService>();
+        services.AddSingleton<ChatService>();
+        services.AddSingleton<LanguageVectorService>();
+        services.AddSingleton<ProbeService>();
         services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<IOptions<ModelsOptions>>().Value;
@@ -40,6 +51,10 @@ public static class InferenceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<LanguageVectorWarmup>());
         return services;
     }
+
+    /// <summary>Binds a section and checks its data annotations when the host starts, so a bad value stops start-up with its name.</summary>
+    static void AddValidatedOptions<T>(this IServiceCollection services, string section) where T : class =>
+        services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Service.Inference;
 using Service.Inference.Hosting;
 using Service.Inference.Projection;
 

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Service.Inference.Chat;
+using Service.Inference.FillMask;
 using Service.Inference.Hosting;
 
 namespace Service.Api.Infrastructure;
@@ -12,6 +14,7 @@ public static class MetricsEndpoint
     /// </summary>
     public static void UseServiceMetrics(this WebApplication app)
     {
+        ServiceMetrics.ExportGenerationMetrics();
         app.Services.GetRequiredService<FillMaskBatcher>().BatchRan += size => ServiceMetrics.FillMaskBatchSize.Observe(size);
         app.Services.GetRequiredService<ChatScheduler>().BatchRan += size => ServiceMetrics.ChatBatchSize.Observe(size);
         app.Use(async (context, next) =>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Timeouts;
+using Service.Api.Errors;
 
 namespace Service.Api.Infrastructure;
 
@@ -31,8 +32,6 @@ public static class RequestDeadline
     static Task Write(HttpContext context, int seconds)
     {
         var message = $"The request did not finish within Host:RequestTimeoutSeconds ({seconds} s); the model is busy or the request is too large. Retry, or ask for less.";
-        return ApiErrors.IsOpenAiRoute(context)
-            ? context.Response.WriteAsJsonAsync(ApiErrors.OpenAiEnvelope(StatusCodes.Status504GatewayTimeout, message, null))
-            : TypedResults.Problem(message, statusCode: StatusCodes.Status504GatewayTimeout, title: "The request timed out").ExecuteAsync(context);
+        return ApiErrors.WriteAsync(context, new ApiError(StatusCodes.Status504GatewayTimeout, message));
     }
 }

@@ -7,13 +7,13 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
-using Service.Inference.Hosting;
+using Service.Api.Errors;
 
 namespace Service.Api.Infrastructure;
 
 /// <summary>
 /// `Security:*`: API keys, rate limiting, request body limit, CORS and forwarded client addresses.
-/// Rejections are thrown as <see cref="InferenceException"/>s (or, for the body limit, the same
+/// Rejections are thrown as <see cref="ApiRejection"/>s (or, for the body limit, the same
 /// <see cref="BadHttpRequestException"/> Kestrel throws), so that <see cref="ApiErrors"/>, the one
 /// mapping from failures to HTTP, writes their status, headers and body.
 /// </summary>
@@ -66,7 +66,7 @@ public static class Security
                     QueueLimit = 0, // refuse at once: a client that waits should honour Retry-After
                     AutoReplenishment = true,
                 }));
-            limiter.OnRejected = (rejected, _) => throw new InferenceException(InferenceErrorKind.RateLimited,
+            limiter.OnRejected = (rejected, _) => throw new ApiRejection(StatusCodes.Status429TooManyRequests,
                 $"This client has used its {bucket.TokenLimit} request burst ({bucket.TokensPerPeriod} more every {bucket.PeriodSeconds:0.###} s); retry after the time in Retry-After.")
             {
                 RetryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : period,
@@ -92,7 +92,7 @@ public static class Security
                 {
                     context.User = keys.Authenticate(context.Request.Headers.Authorization);
                 }
-                catch (InferenceException e) when (e.Kind == InferenceErrorKind.Unauthorized)
+                catch (ApiRejection e) when (e.Status == StatusCodes.Status401Unauthorized)
                 {
                     failures.Count(address);
                     throw;
@@ -131,7 +131,7 @@ public sealed class FailedKeyLimiter(RateLimitOptions bucket)
     public void ThrowIfExhausted(string client)
     {
         if (_limiter?.GetStatistics(client) is { CurrentAvailablePermits: <= 0 })
-            throw new InferenceException(InferenceErrorKind.RateLimited,
+            throw new ApiRejection(StatusCodes.Status429TooManyRequests,
                 $"Too many requests with a wrong or missing API key from this client ({bucket.TokenLimit} per {bucket.PeriodSeconds:0.###} s); retry after the time in Retry-After.")
             {
                 RetryAfter = TimeSpan.FromSeconds(bucket.PeriodSeconds / Math.Max(1, bucket.TokensPerPeriod)),
@@ -157,10 +157,10 @@ public sealed class ApiKeys(IEnumerable<string> keys)
     {
         const string scheme = "Bearer ";
         if (authorization is null || !authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || authorization.Length == scheme.Length)
-            throw new InferenceException(InferenceErrorKind.Unauthorized, "This service needs an API key: send it as 'Authorization: Bearer <key>'.");
+            throw new ApiRejection(StatusCodes.Status401Unauthorized, "This service needs an API key: send it as 'Authorization: Bearer <key>'.");
         int index = Match(authorization[scheme.Length..].Trim());
         if (index < 0)
-            throw new InferenceException(InferenceErrorKind.Unauthorized, "The API key is not valid; check the key sent in 'Authorization: Bearer <key>'.");
+            throw new ApiRejection(StatusCodes.Status401Unauthorized, "The API key is not valid; check the key sent in 'Authorization: Bearer <key>'.");
         return new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, $"api-key-{index + 1}")], "ApiKey"));
     }
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Prometheus;
+using Service.Inference.Generation;
 
 namespace Service.Api.Infrastructure;
 
@@ -89,6 +91,43 @@ public static class ServiceMetrics
     public static readonly Histogram InterTokenLatency = Factory.CreateHistogram("inference_inter_token_latency_seconds",
         "Time between consecutive generated tokens of one request, by task.",
         new HistogramConfiguration { LabelNames = ["task"], Buckets = TokenLatencyBuckets });
+
+    // ---- Generations, counted inside Inference on a System.Diagnostics.Metrics meter (Inference knows no Prometheus) ----
+
+    public static readonly Counter Generations = Factory.CreateCounter("inference_generations_total",
+        "Finished generations by finish reason (stop, length, cancelled: a client that left).", new CounterConfiguration { LabelNames = ["finish_reason"] });
+
+    public static readonly Counter GenerationTokensByFinish = Factory.CreateCounter("inference_generation_tokens_by_finish_reason_total",
+        "Generated tokens by the finish reason of their generation; the cancelled share is work done for departed clients.",
+        new CounterConfiguration { LabelNames = ["finish_reason"] });
+
+    static readonly Lazy<MeterListener> GenerationListener = new(ListenToGenerations);
+
+    /// <summary>Feeds <see cref="Generations"/> and <see cref="GenerationTokensByFinish"/> from <see cref="GenerationMetrics"/>, once per process.</summary>
+    public static void ExportGenerationMetrics() => _ = GenerationListener.Value;
+
+    // prometheus-net's MeterAdapter would do this too, but as gauges named after the meter
+    // (service_inference_generation_service_generation_tokens); two counters keep this page's names.
+    static MeterListener ListenToGenerations()
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == GenerationMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string reason = "";
+            foreach (var tag in tags)
+                if (tag.Key == "finish_reason") reason = tag.Value as string ?? "";
+            var counter = instrument.Name == "service.generation.requests" ? Generations : GenerationTokensByFinish;
+            counter.WithLabels(reason).Inc(value);
+        });
+        listener.Start();
+        return listener;
+    }
 
     /// <summary>Records a successful model request that started at <paramref name="startTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
     public static void RequestCompleted(string task, long startTimestamp, int promptTokens = 0, int generatedTokens = 0)

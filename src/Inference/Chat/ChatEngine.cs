@@ -18,13 +18,12 @@ public sealed record ChatQuery(
 public sealed record PreparedChat(GenerationRequest Generation, int DroppedTurns, SafetyNotices Notices);
 
 /// <summary>
-/// Chat completions. <see cref="Prepare"/> validates, formats, truncates and encodes (any thread, no
-/// tensors); <see cref="Generate"/> runs the generation loop (the host's thread only).
+/// Chat completions. <see cref="Prepare"/> formats, truncates and encodes (any thread, no tensors) a
+/// request whose fields <see cref="ChatService"/> has checked, and enforces the token limits;
+/// <see cref="ChatScheduler"/> generates on the host's thread.
 /// </summary>
 public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
 {
-    public const int MaxStopStrings = 4;
-
     readonly SafetyScreen _safety = new(options.Safety);
 
     public ChatBundle Bundle => bundle;
@@ -33,7 +32,6 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
     public PreparedChat Prepare(ChatQuery query, CancellationToken cancellation = default)
     {
         var sampling = Sampling(query);
-        var stops = Stops(query.Stop);
         ChatPromptBuilder.CheckSize(query.Messages, options);
         var conversation = Conversation.From(query.Messages);
         if (conversation.System is null && !string.IsNullOrEmpty(bundle.DefaultSystem)) conversation = conversation with { System = bundle.DefaultSystem };
@@ -44,35 +42,11 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
             throw InferenceException.Invalid($"max_tokens must be at least 1; it was {maxTokens}.", "max_tokens");
         // The reply may not run past the model's context: a longer request ends with finish_reason "length".
         maxTokens = Math.Min(maxTokens, context - prompt.Ids.Length);
-        var generation = new GenerationRequest(prompt.Ids, maxTokens, sampling, bundle.EndOfSequenceIds, [.. bundle.Format.StopStrings, .. stops]);
+        var generation = new GenerationRequest(prompt.Ids, maxTokens, sampling, bundle.EndOfSequenceIds, [.. bundle.Format.StopStrings, .. query.Stop ?? []]);
         return new PreparedChat(generation, prompt.DroppedTurns, _safety.Assess(conversation));
     }
 
-    /// <summary>Generates the reply, handing each piece of text to <paramref name="onDelta"/> as soon as it is final.</summary>
-    public GenerationResult Generate(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation) =>
-        GenerationLoop.Run(bundle.Model, chat.Generation, bundle.Tokenizer.Decode, bundle.Format.CleanReply, onDelta, cancellation);
-
-    SamplingParameters Sampling(ChatQuery q)
-    {
-        double temperature = q.Temperature ?? options.Temperature, topP = q.TopP ?? options.TopP;
-        if (temperature is < 0 or > 2 || double.IsNaN(temperature))
-            throw InferenceException.Invalid($"temperature must be between 0 and 2; it was {temperature}.", "temperature");
-        if (topP is <= 0 or > 1 || double.IsNaN(topP))
-            throw InferenceException.Invalid($"top_p must be greater than 0 and at most 1; it was {topP}.", "top_p");
-        if (q.TopK is < 0)
-            throw InferenceException.Invalid($"top_k must be 0 (off) or positive; it was {q.TopK}.", "top_k");
-        if (q.RepetitionPenalty is { } r && (r <= 0 || double.IsNaN(r)))
-            throw InferenceException.Invalid($"repetition_penalty must be positive (1 = off); it was {r}.", "repetition_penalty");
-        return new SamplingParameters(temperature, topP, q.TopK is 0 ? null : q.TopK, q.RepetitionPenalty ?? 1.0, q.Seed);
-    }
-
-    static IReadOnlyList<string> Stops(IReadOnlyList<string>? stops)
-    {
-        if (stops is null) return [];
-        if (stops.Count > MaxStopStrings)
-            throw InferenceException.Invalid($"stop holds {stops.Count} strings; at most {MaxStopStrings} are allowed.", "stop");
-        if (stops.Any(string.IsNullOrEmpty))
-            throw InferenceException.Invalid("stop strings must not be empty.", "stop");
-        return stops;
-    }
+    /// <summary>Defaults for what the request left out; <see cref="ChatService"/> has checked the request's values.</summary>
+    SamplingParameters Sampling(ChatQuery q) =>
+        new(q.Temperature ?? options.Temperature, q.TopP ?? options.TopP, q.TopK is 0 ? null : q.TopK, q.RepetitionPenalty ?? 1.0, q.Seed);
 }

@@ -36,5 +36,5 @@ public sealed record Conversation(string? System, IReadOnlyList<(string User, st
     /// <summary>The same conversation without its oldest <paramref name="count"/> turns.</summary>
     public Conversation WithoutOldest(int count) => this with { Turns = [.. Turns.Skip(count)] };
 
-    static Hosting.InferenceException Invalid(string message) => Hosting.InferenceException.Invalid("messages: " + message, "messages");
+    static InferenceException Invalid(string message) => InferenceException.Invalid("messages: " + message, "messages");
 }

@@ -23,7 +23,7 @@ public static class ChatModelLoader
     static IChatTokenizer LoadTokenizer(CheckpointDirectory checkpoint)
     {
         var config = checkpoint.Has("tokenizer_config.json") ? checkpoint.File("tokenizer_config.json") : null;
-        if (CausalLanguageModelLoader.IsChatGlm(checkpoint))
+        if (ModelRegistry.Find(checkpoint, ModelSlot.Chat).Name == ModelRegistry.ChatGlm)
         {
             if (!checkpoint.Has("ice_text.model"))
                 throw new CheckpointException($"{checkpoint.Path} has no ice_text.model, which a ChatGLM-6B checkpoint needs.");
@@ -49,7 +49,7 @@ public static class ChatModelLoader
             // Fail at load, not on the first request, when the template uses what this engine lacks.
             format.Build(new Conversation(null, [], "Hello."));
         }
-        catch (Hosting.InferenceException e) when (e.Kind != Hosting.InferenceErrorKind.Validation)
+        catch (InferenceException e) when (e.Kind != InferenceErrorKind.Invalid)
         {
             throw new CheckpointException(e.Message);
         }

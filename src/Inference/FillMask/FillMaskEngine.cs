@@ -62,16 +62,17 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
             throw InferenceException.Invalid($"targets must hold between 1 and {options.MaxTargets} words, or be omitted.", "targets");
         var tokenizer = bundle.Tokenizer;
         var candidates = new List<Candidate>();
-        foreach (var target in targets.Select(t => t ?? "")) // JSON may hold null
+        for (int i = 0; i < targets.Count; i++)
         {
+            var target = targets[i] ?? ""; // JSON may hold null
             var entry = tokenizer.TokenId(target);
             int[] pieces = entry is { } id ? [id] : tokenizer.EncodeWord(target);
             if (pieces.Length == 0)
-                throw InferenceException.Invalid($"target '{target}' is not in the vocabulary of {bundle.Name}: it is empty or only spaces and control characters; send a word.", "targets");
+                throw InferenceException.Invalid($"targets[{i}] is not in the vocabulary of {bundle.Name}: it is empty or only spaces and control characters; send a word.", "targets");
             if (entry is null && pieces.Contains(tokenizer.UnknownId))
-                throw InferenceException.Invalid($"target '{target}' is not in the vocabulary of {bundle.Name} (it tokenizes to the unknown token); use words the model knows.", "targets");
+                throw InferenceException.Invalid($"targets[{i}] is not in the vocabulary of {bundle.Name} (it tokenizes to the unknown token); use words the model knows.", "targets");
             if (pieces.Length > options.MaxTargetTokens)
-                throw InferenceException.Invalid($"target '{target}' is {pieces.Length} tokens; at most {options.MaxTargetTokens} are allowed.", "targets");
+                throw InferenceException.Invalid($"targets[{i}] is {pieces.Length} tokens; at most {options.MaxTargetTokens} are allowed.", "targets");
             if (!candidates.Any(c => c.Ids.SequenceEqual(pieces))) candidates.Add(new Candidate(target, pieces));
         }
         return candidates;

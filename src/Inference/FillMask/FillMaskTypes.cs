@@ -18,13 +18,3 @@ public sealed record TokenPrediction(double Score, int Token, string TokenStr, s
 public sealed record MaskPredictions(int Position, IReadOnlyList<TokenPrediction> Predictions);
 
 public sealed record FillMaskResult(IReadOnlyList<MaskPredictions> Masks, int PromptTokens, ProjectionOutcome Projection);
-
-/// <summary>Limits a fill-mask request must respect (`FillMask:*` configuration).</summary>
-public sealed class FillMaskOptions
-{
-    public int MaxMasks { get; set; } = 5;
-    public int MaxTopK { get; set; } = 100;
-    public int MaxTargets { get; set; } = 100;
-    /// <summary>Longest target in tokens (the mask is widened to this many).</summary>
-    public int MaxTargetTokens { get; set; } = 8;
-}

@@ -1,44 +1,11 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Service.Inference.Hosting;
-
-/// <summary>`Models:*` configuration.</summary>
-public sealed class ModelsOptions
-{
-    public ModelSlotOptions FillMask { get; set; } = new();
-    public ChatModelSlotOptions Chat { get; set; } = new();
-}
-
-public sealed class ModelSlotOptions
-{
-    /// <summary>Hugging Face checkpoint directory; empty serves the embedded demo model.</summary>
-    public string? Path { get; set; }
-}
-
-/// <summary>`Models:Chat:*`: the chat model's checkpoint and how its prompts are written.</summary>
-public sealed class ChatModelSlotOptions
-{
-    /// <summary>Hugging Face checkpoint directory of the decoder; empty serves the embedded demo model.</summary>
-    public string? Path { get; set; }
-    /// <summary>
-    /// `soulchat`, `chatml`, `llama3`, `chatglm` or `template`; empty uses the checkpoint's chat template
-    /// when it has one (as transformers' apply_chat_template does), else chooses from the tokenizer's special tokens.
-    /// </summary>
-    public string? PromptFormat { get; set; }
-    /// <summary>
-    /// The system message when a request has none, which the prompt format then writes (a chat
-    /// template writes its own default, if any, only when this is empty); empty: none.
-    /// </summary>
-    public string? SystemPrompt { get; set; }
-    /// <summary>
-    /// The chat model's dtype when it should differ from Inference:DType (empty: the same). Chat is
-    /// where bfloat16 pays: half the bytes per decoded token, and on CPUs with AVX512-BF16 batched
-    /// decode steps scale with the batch (see BENCHMARKS.md), while probes keep float32's exactness.
-    /// </summary>
-    public string? DType { get; set; }
-}
 
 /// <summary>`Host:*` configuration: admission control of the model's queue.</summary>
 public sealed class ModelHostOptions
 {
     /// <summary>Requests that may wait for the model; beyond this the service answers 429.</summary>
+    [Range(1, int.MaxValue)]
     public int QueueCapacity { get; set; } = 64;
 }

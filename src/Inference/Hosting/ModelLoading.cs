@@ -35,14 +35,9 @@ public static class ModelLoading
         return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, chatDType, log), chat);
     }
 
-    /// <summary>BERT / XLM-R for fill-mask and LRP2, or BLOOM (model_type "bloom") for LRP2 probing.</summary>
-    static IProbedModel LoadProbed(string path, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype)
-    {
-        var checkpoint = Checkpoints.CheckpointDirectory.Open(path);
-        return Models.Bloom.BloomLoader.IsBloom(checkpoint)
-            ? Models.Bloom.BloomBundle.Load(checkpoint, device, dtype)
-            : MaskedLanguageModelLoader.Load(path, device, dtype);
-    }
+    /// <summary>BERT / XLM-R for fill-mask and LRP2, or BLOOM for LRP2 probing: whatever <see cref="ModelRegistry"/> finds.</summary>
+    static IProbedModel LoadProbed(string path, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype) =>
+        ModelRegistry.LoadProbed(Checkpoints.CheckpointDirectory.Open(path), device, dtype);
 
     static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log) =>
         LoadChatModel(slot, device, dtype, log) with { DefaultSystem = string.IsNullOrWhiteSpace(slot.SystemPrompt) ? null : slot.SystemPrompt };

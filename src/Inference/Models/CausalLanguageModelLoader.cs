@@ -8,26 +8,23 @@ namespace Service.Inference.Models;
 /// <summary>Builds a decoder from a Hugging Face checkpoint directory and loads its weights strictly.</summary>
 public static class CausalLanguageModelLoader
 {
-    static readonly string[] Supported = ["LlamaForCausalLM", "Qwen2ForCausalLM", "ChatGLMModel", "ChatGLMForConditionalGeneration"];
+    /// <summary>The chat decoder of the checkpoint's family (see <see cref="ModelRegistry"/>).</summary>
+    public static ICausalLanguageModel Load(CheckpointDirectory checkpoint, Device device, ScalarType dtype) =>
+        ModelRegistry.LoadChat(checkpoint, device, dtype);
 
-    public static ICausalLanguageModel Load(CheckpointDirectory checkpoint, Device device, ScalarType dtype)
+    /// <summary>Llama and Qwen2 (the same module tree; Qwen2 adds q/k/v biases).</summary>
+    public static ICausalLanguageModel LoadLlama(CheckpointDirectory checkpoint, Device device, ScalarType dtype)
     {
-        var configFile = checkpoint.File("config.json");
-        if (IsChatGlm(checkpoint))
-        {
-            var glm = checkpoint.ReadConfig<ChatGlmConfig>();
-            glm.Validate(configFile);
-            return WeightLoader.LoadNew(new ChatGlmForConditionalGeneration(glm, device, dtype), checkpoint, ChatGlmForConditionalGeneration.ModuleKey);
-        }
         var config = checkpoint.ReadConfig<LlamaConfig>();
-        bool known = config.Architectures.Length == 0 ? config.ModelType is "llama" or "qwen2" : config.Architectures.Any(Supported.Contains);
-        if (!known)
-            throw new CheckpointException($"{configFile}: architectures [{string.Join(", ", config.Architectures)}] (model_type '{config.ModelType}') is not a chat model this service serves ({string.Join(", ", Supported)}).");
-        config.Validate(configFile);
+        config.Validate(checkpoint.File("config.json"));
         var model = new LlamaForCausalLM(config, device, dtype);
         return WeightLoader.LoadNew(model, checkpoint, model.ModuleKey);
     }
 
-    public static bool IsChatGlm(CheckpointDirectory checkpoint) =>
-        checkpoint.Config.RootElement.TryGetProperty("model_type", out var type) && type.GetString() == "chatglm";
+    public static ICausalLanguageModel LoadChatGlm(CheckpointDirectory checkpoint, Device device, ScalarType dtype)
+    {
+        var glm = checkpoint.ReadConfig<ChatGlmConfig>();
+        glm.Validate(checkpoint.File("config.json"));
+        return WeightLoader.LoadNew(new ChatGlmForConditionalGeneration(glm, device, dtype), checkpoint, ChatGlmForConditionalGeneration.ModuleKey);
+    }
 }

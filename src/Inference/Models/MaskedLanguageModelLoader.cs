@@ -20,16 +20,14 @@ public sealed record MaskedLmBundle(string Name, bool IsDemo, IMaskedLanguageMod
 
 public static class MaskedLanguageModelLoader
 {
-    static readonly string[] Supported = ["BertForMaskedLM", "XLMRobertaForMaskedLM", "RobertaForMaskedLM"];
+    public static MaskedLmBundle Load(string directory, Device device, ScalarType dtype) => Load(CheckpointDirectory.Open(directory), device, dtype);
 
-    public static MaskedLmBundle Load(string directory, Device device, ScalarType dtype)
+    /// <summary>A BERT, RoBERTa or XLM-R masked LM (which family: <see cref="ModelRegistry"/>).</summary>
+    public static MaskedLmBundle Load(CheckpointDirectory checkpoint, Device device, ScalarType dtype)
     {
-        var checkpoint = CheckpointDirectory.Open(directory);
+        var directory = checkpoint.Path;
         var config = checkpoint.ReadConfig<BertConfig>();
-        var configFile = checkpoint.File("config.json");
-        if (config.Architectures.Length > 0 && !config.Architectures.Any(Supported.Contains))
-            throw new CheckpointException($"{configFile}: architectures [{string.Join(", ", config.Architectures)}] is not a masked LM this service serves ({string.Join(", ", Supported)}).");
-        config.Validate(configFile);
+        config.Validate(checkpoint.File("config.json"));
 
         var tokenizer = LoadTokenizer(checkpoint, config);
         if (tokenizer.VocabSize > config.VocabSize)

@@ -71,7 +71,7 @@ public static class LayerPairs
         if (lirp is not null || lsrp is not null)
         {
             if (lirp is null || lsrp is null)
-                throw Hosting.InferenceException.Invalid("give both projection.lirp_layer and projection.lsrp_layer, or neither.", "projection");
+                throw InferenceException.Invalid("give both projection.lirp_layer and projection.lsrp_layer, or neither.", "projection");
             pair = new LayerPair(lirp.Value, lsrp.Value, LayerSource.Request);
         }
         else if (options.Layers.TryGetValue(language, out var configured) && configured.Length == 2)
@@ -86,7 +86,7 @@ public static class LayerPairs
             pair = new LayerPair(Math.Max(1, layerCount / 3), Math.Max(2, 2 * layerCount / 3), LayerSource.Default);
 
         if (pair.Lirp < 1 || pair.Lirp >= pair.Lsrp || pair.Lsrp > layerCount)
-            throw Hosting.InferenceException.Invalid(
+            throw InferenceException.Invalid(
                 $"projection layers ({pair.Lirp}, {pair.Lsrp}) from {pair.Source.ToString().ToLowerInvariant()} are invalid: they need 1 <= lirp_layer < lsrp_layer <= {layerCount}.",
                 "projection");
         return pair;

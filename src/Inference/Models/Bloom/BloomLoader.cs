@@ -5,9 +5,6 @@ namespace Service.Inference.Models.Bloom;
 
 public static class BloomLoader
 {
-    public static bool IsBloom(CheckpointDirectory checkpoint) =>
-        checkpoint.Config.RootElement.TryGetProperty("model_type", out var type) && type.GetString() == "bloom";
-
     public static BloomForCausalLM Load(CheckpointDirectory checkpoint, Device device, ScalarType dtype)
     {
         var config = checkpoint.ReadConfig<BloomConfig>();

@@ -8,7 +8,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog.Events;
 using Service.Api.Infrastructure;
-using Service.Tests.Security;
 using Service.Tests.Support;
 
 namespace Service.Tests.Api.Infrastructure;

@@ -1,8 +1,9 @@
 using System.Text;
+using Service.Inference;
 using Service.Inference.Chat;
 using Service.Inference.Hosting;
 using Service.Inference.Tokenization;
-using Service.Tests.Chat;
+using Service.Tests.Support;
 
 namespace Service.Tests.Inference.Chat;
 
@@ -146,7 +147,7 @@ public sealed class ChatPromptBuilderTests
         var messages = Enumerable.Range(0, 7).Select(i => new ChatMessage(i % 2 == 0 ? ChatRole.User : ChatRole.Assistant, "twelve chars")).ToArray();
         var error = Assert.Throws<InferenceException>(() =>
             ChatPromptBuilder.CheckSize(messages, new ChatOptions { MaxMessages = maxMessages, MaxCharacters = maxCharacters }));
-        Assert.Equal(("messages", InferenceErrorKind.Validation), (error.Parameter, error.Kind));
+        Assert.Equal(("messages", InferenceErrorKind.Invalid), (error.Parameter, error.Kind));
         Assert.Contains(option, error.Message);
         ChatPromptBuilder.CheckSize(messages, new ChatOptions { MaxMessages = 7, MaxCharacters = 84 }); // at the limits: accepted
     }

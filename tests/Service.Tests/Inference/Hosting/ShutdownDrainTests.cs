@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
+using Service.Inference;
 using Service.Api.Infrastructure;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Service.Inference;
 using Service.Inference.Demo;
 using Service.Inference.Hosting;
 using Service.Inference.Models;

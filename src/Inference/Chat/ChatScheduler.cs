@@ -1,0 +1,202 @@
+using Service.Inference.Generation;
+using Service.Inference.Hosting;
+using TorchSharp;
+
+namespace Service.Inference.Chat;
+
+/// <summary>
+/// Continuous batching (iteration-level scheduling, as vLLM and TGI do it). Requests wait in a list;
+/// one "step" job at a time sits in the host's queue. A step admits waiting requests while the
+/// batch and the KV budget allow, runs newcomers' prompts in chunks within a token budget, then one
+/// decode step for every running sequence together (one pass over the weights for all of them), and hands out
+/// finished replies. It takes another turn behind other work (fill-mask batches) while anything is
+/// waiting or running (<see cref="ModelHost.RunInTurns"/>), so a new request joins at the next step
+/// and a finished one leaves at once.
+/// Each sequence keeps its own sampling parameters, seed, stop strings and cache.
+/// </summary>
+public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
+{
+    sealed record Waiting(DecodingSequence Sequence)
+    {
+        public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    readonly Lock _gate = new();
+    readonly LinkedList<Waiting> _waiting = new();
+    readonly List<Waiting> _running = []; // touched on the host thread only
+    long _reservedBytes;
+    bool _stepQueued;
+
+    public int WaitingCount
+    {
+        get { lock (_gate) return _waiting.Count; }
+    }
+
+    /// <summary>Sequences in the running batch after the last step.</summary>
+    public int RunningCount { get; private set; }
+
+    /// <summary>KV cache bytes reserved by running sequences.</summary>
+    public long ReservedBytes => Interlocked.Read(ref _reservedBytes);
+
+    public long BudgetBytes => (long)(options.KvCacheBudgetMB * (1 << 20));
+
+    /// <summary>Raised on the host thread with the size of every decode batch (for metrics; keep handlers cheap).</summary>
+    public event Action<int>? BatchRan;
+
+    /// <summary>
+    /// Queues a prepared chat; the task completes with the reply. <paramref name="onDelta"/> runs on the
+    /// host thread with each final piece of text. Throws Overloaded (429) when too many are waiting, and
+    /// Validation (400) when the request alone needs more KV memory than the whole budget.
+    /// </summary>
+    public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation = default)
+    {
+        var engine = host.Models.Chat ?? throw new InferenceException(InferenceErrorKind.NotFound, "This service has no chat model loaded.", "model");
+        var bundle = engine.Bundle;
+        var request = chat.Generation;
+        var waiting = new Waiting(new DecodingSequence(bundle.Model, request, bundle.Tokenizer.Decode, bundle.Format.CleanReply, onDelta, cancellation));
+        if (waiting.Sequence.KvBytes > BudgetBytes)
+        {
+            waiting.Sequence.Dispose();
+            throw InferenceException.Invalid(
+                $"This request needs {waiting.Sequence.KvBytes >> 20} MB of KV cache ({request.PromptIds.Length} prompt tokens + max_tokens {request.MaxNewTokens}), " +
+                $"more than the service's whole budget of {options.KvCacheBudgetMB} MB (Chat:Batching:KvCacheBudgetMB); lower max_tokens or shorten the conversation.",
+                "max_tokens");
+        }
+        bool queueStep;
+        lock (_gate)
+        {
+            if (_waiting.Count >= options.MaxWaiting)
+            {
+                waiting.Sequence.Dispose();
+                throw new InferenceException(InferenceErrorKind.Overloaded, $"{_waiting.Count} chat requests are waiting to start; retry shortly.");
+            }
+            _waiting.AddLast(waiting);
+            queueStep = !_stepQueued;
+            _stepQueued = true;
+        }
+        if (queueStep)
+        {
+            try { host.RunInTurns(Turn); }
+            catch (InferenceException e) { FailWaiting(e); }
+        }
+        return waiting.Result.Task;
+    }
+
+    /// <summary>One step; another turn, behind other work, while anything waits or runs.</summary>
+    bool Turn(LoadedModels models)
+    {
+        try
+        {
+            Step(models);
+        }
+        catch (Exception e)
+        {
+            FailAll(e); // nobody may be left waiting for a step that never comes
+        }
+        lock (_gate) return _stepQueued = _waiting.Count > 0 || _running.Count > 0;
+    }
+
+    void Step(LoadedModels models)
+    {
+        var engine = models.Chat!;
+        using var mode = torch.inference_mode();
+        Admit();
+        var model = engine.Bundle.Model;
+        foreach (var w in _running.Where(w => w.Sequence.Cancellation.IsCancellationRequested)) w.Sequence.Cancel();
+        var decoding = _running.Where(w => w.Sequence.Finished is null && !w.Sequence.IsPrefilling).ToList();
+        // Newcomers' prompts share a token budget per step while others stream, oldest first; with
+        // nobody streaming, prompts run whole.
+        int budget = decoding.Count == 0 ? int.MaxValue : Math.Max(1, options.PrefillChunkTokens);
+        foreach (var newcomer in _running.Where(w => w.Sequence.Finished is null && w.Sequence.IsPrefilling).ToList())
+        {
+            if (budget <= 0) break;
+            int chunk = Math.Min(budget, newcomer.Sequence.PromptTokensLeft);
+            Guarded([newcomer], () => newcomer.Sequence.Prefill(chunk));
+            budget -= chunk;
+        }
+        if (decoding.Count > 0)
+        {
+            Guarded(decoding, () => DecodeStep.Run(model, [.. decoding.Select(w => w.Sequence)]));
+            BatchRan?.Invoke(decoding.Count);
+        }
+        foreach (var done in _running.Where(w => w.Sequence.Finished is not null).ToList())
+        {
+            _running.Remove(done);
+            Interlocked.Add(ref _reservedBytes, -done.Sequence.KvBytes);
+            done.Result.TrySetResult(done.Sequence.Complete());
+        }
+        RunningCount = _running.Count;
+    }
+
+    /// <summary>Runs model work for some sequences; if it throws, those fail with the error and leave the batch.</summary>
+    void Guarded(List<Waiting> sequences, Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception e)
+        {
+            foreach (var w in sequences)
+            {
+                _running.Remove(w);
+                Interlocked.Add(ref _reservedBytes, -w.Sequence.KvBytes);
+                w.Sequence.Dispose();
+                w.Result.TrySetException(e);
+            }
+        }
+    }
+
+    /// <summary>First come, first served: the oldest waiting request starts when it fits the batch and the budget.</summary>
+    void Admit()
+    {
+        lock (_gate)
+        {
+            for (var node = _waiting.First; node is not null;)
+            {
+                var next = node.Next;
+                var w = node.Value;
+                if (w.Sequence.Cancellation.IsCancellationRequested)
+                {
+                    _waiting.Remove(node);
+                    w.Sequence.Dispose();
+                    w.Result.TrySetCanceled(w.Sequence.Cancellation); // the caller left before it started
+                }
+                node = next;
+            }
+            while (_waiting.First is { } first)
+            {
+                var w = first.Value;
+                if (_running.Count >= Math.Max(1, options.MaxBatchSize) || ReservedBytes + w.Sequence.KvBytes > BudgetBytes) return;
+                _waiting.RemoveFirst();
+                Interlocked.Add(ref _reservedBytes, w.Sequence.KvBytes);
+                _running.Add(w);
+            }
+        }
+    }
+
+    /// <summary>On the host thread, after an unexpected error: every request fails with it (the caller of Steps decides whether to step again).</summary>
+    void FailAll(Exception e)
+    {
+        Fail(_running, e);
+        RunningCount = 0;
+        Interlocked.Exchange(ref _reservedBytes, 0);
+        lock (_gate) Fail(_waiting, e);
+    }
+
+    /// <summary>When no step could be queued: the waiting requests fail with the host's refusal.</summary>
+    void FailWaiting(Exception e)
+    {
+        lock (_gate)
+        {
+            Fail(_waiting, e);
+            _stepQueued = false;
+        }
+    }
+
+    static void Fail(ICollection<Waiting> requests, Exception e)
+    {
+        foreach (var w in requests) { w.Sequence.Dispose(); w.Result.TrySetException(e); }
+        requests.Clear();
+    }
+}

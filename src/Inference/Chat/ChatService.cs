@@ -1,0 +1,95 @@
+using System.Threading.Channels;
+using Service.Inference.Generation;
+using Service.Inference.Hosting;
+
+namespace Service.Inference.Chat;
+
+/// <summary>One message as the API hands it over: role and content may be missing, which validation reports.</summary>
+public sealed record ChatTurn(string? Role, string? Content);
+
+/// <summary>A chat request as the API hands it over; null sampling fields take the `Chat:*` defaults.</summary>
+public sealed record ChatInput(
+    string? Model,
+    IReadOnlyList<ChatTurn>? Messages,
+    int? N = null,
+    double? Temperature = null,
+    double? TopP = null,
+    int? MaxTokens = null,
+    IReadOnlyList<string>? Stop = null,
+    long? Seed = null,
+    int? TopK = null,
+    double? RepetitionPenalty = null);
+
+/// <summary>
+/// A started chat request. <see cref="Deltas"/> yields each final piece of reply text (only when started
+/// with streaming) and ends when the generation does; <see cref="Result"/> completes with the reply, or
+/// faults with the generation's error.
+/// </summary>
+public sealed record ChatRun(string Model, PreparedChat Chat, string? AiDisclosure, IAsyncEnumerable<string> Deltas, Task<GenerationResult> Result);
+
+/// <summary>
+/// Chat completions from request to reply: checks the model, the choice count, the sampling fields, the
+/// stop strings and the messages, lets <see cref="ChatEngine.Prepare"/> apply the token limits (it owns the
+/// tokenizer and the context length), then submits the sequence to <see cref="ChatScheduler"/>'s continuous batch on the model
+/// thread. The chat endpoint calls only this. No tensor and no dispose scope ever meets an await: deltas
+/// cross from the model thread through a channel.
+/// </summary>
+public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
+{
+    /// <summary>Validates and queues the request; throws <see cref="InferenceException"/> before anything is generated.</summary>
+    public ChatRun Start(ChatInput input, bool streaming, CancellationToken cancellation)
+    {
+        var engine = host.Models.Chat ?? throw InferenceException.NotFound("This service has no chat model loaded.", "model");
+        var served = engine.Bundle.Name;
+        if (string.IsNullOrWhiteSpace(input.Model))
+            throw InferenceException.Invalid($"model is required; this service serves '{served}'.", "model");
+        if (input.Model != served) // the caller's text is not echoed back
+            throw InferenceException.NotFound($"The requested model does not exist here; this service serves '{served}' (see GET /v1/models).", "model");
+        if (input.N is not (null or 1))
+            throw InferenceException.Invalid($"n must be 1; this service returns one choice per request (n was {input.N}).", "n");
+        var messages = Messages(input.Messages);
+        CheckSampling(input, engine.Options);
+        var prepared = engine.Prepare(new ChatQuery(messages, input.Temperature, input.TopP, input.MaxTokens, input.Stop,
+            input.Seed, input.TopK, input.RepetitionPenalty), cancellation);
+
+        var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Action<string> onDelta = streaming ? delta => deltas.Writer.TryWrite(delta) : _ => { };
+        var result = scheduler.SubmitAsync(prepared, onDelta, cancellation);
+        // The reply's last delta is written before the job completes (both on the host thread).
+        _ = result.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
+        var disclosure = engine.Options.Safety.AiDisclosure is { Length: > 0 } d ? d : null;
+        return new ChatRun(served, prepared, disclosure, deltas.Reader.ReadAllAsync(cancellation), result);
+    }
+
+    static void CheckSampling(ChatInput q, ChatOptions options)
+    {
+        double temperature = q.Temperature ?? options.Temperature, topP = q.TopP ?? options.TopP;
+        if (temperature is < 0 or > 2 || double.IsNaN(temperature))
+            throw InferenceException.Invalid($"temperature must be between 0 and 2; it was {temperature}.", "temperature");
+        if (topP is <= 0 or > 1 || double.IsNaN(topP))
+            throw InferenceException.Invalid($"top_p must be greater than 0 and at most 1; it was {topP}.", "top_p");
+        if (q.TopK is < 0)
+            throw InferenceException.Invalid($"top_k must be 0 (off) or positive; it was {q.TopK}.", "top_k");
+        if (q.RepetitionPenalty is { } r && (r <= 0 || double.IsNaN(r)))
+            throw InferenceException.Invalid($"repetition_penalty must be positive (1 = off); it was {r}.", "repetition_penalty");
+        if (q.Stop is { } stops && stops.Count > options.MaxStopStrings)
+            throw InferenceException.Invalid($"stop holds {stops.Count} strings; at most {options.MaxStopStrings} are allowed.", "stop");
+        if (q.Stop is { } some && some.Any(string.IsNullOrEmpty))
+            throw InferenceException.Invalid("stop strings must not be empty.", "stop");
+    }
+
+    static List<ChatMessage> Messages(IReadOnlyList<ChatTurn>? messages)
+    {
+        if (messages is null || messages.Count == 0)
+            throw InferenceException.Invalid("messages is required: send at least one user message.", "messages");
+        return [.. messages.Select((m, i) => new ChatMessage(
+            m.Role switch
+            {
+                "system" or "developer" => ChatRole.System,
+                "user" => ChatRole.User,
+                "assistant" => ChatRole.Assistant,
+                _ => throw InferenceException.Invalid($"messages[{i}].role must be system, user or assistant.", "messages"),
+            },
+            m.Content ?? throw InferenceException.Invalid($"messages[{i}].content is required.", "messages")))];
+    }
+}

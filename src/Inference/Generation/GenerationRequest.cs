@@ -1,0 +1,15 @@
+namespace Service.Inference.Generation;
+
+/// <summary>What to generate: the prompt's ids, how many tokens at most, how to sample and when to stop.</summary>
+public sealed record GenerationRequest(
+    int[] PromptIds,
+    int MaxNewTokens,
+    SamplingParameters Sampling,
+    IReadOnlySet<int> EndOfSequenceIds,
+    IReadOnlyList<string> StopStrings);
+
+public enum FinishReason { Stop, Length, Cancelled }
+
+/// <param name="PrefillMs">From the request's submission to its first token: any wait to start, then its prompt.</param>
+/// <param name="DecodeMs">From the first token to the last.</param>
+public sealed record GenerationResult(string Text, int PromptTokens, int CompletionTokens, FinishReason FinishReason, double PrefillMs, double DecodeMs);
