@@ -23,7 +23,7 @@ public sealed record ChatReport(
     int PromptTokens, double PrefillFlops, IReadOnlyList<double> PrefillMs, double HttpTtftMs,
     int DecodeTokens, double DecodeTokensPerSecond, double DecodeBytesPerToken, double DecodeFlopsPerToken,
     LatencyFigures HttpInterToken, IReadOnlyList<ChatStreamPoint> Streams, IReadOnlyList<StageTime> DecodeProfile, IReadOnlyList<StageTime> PrefillProfile,
-    long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize)
+    long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize, Peers.ChatPeerReport Peer)
 {
     public double PrefillP50Ms => Measure.Median(PrefillMs);
     /// <summary>The GEMM rate of the served dtype.</summary>
@@ -109,6 +109,9 @@ public sealed record ChatReport(
         [
             new ChartSeries("MEASURED", [.. Streams.Select(s => s.TokensPerSecond)], (31, 119, 180)),
             new ChartSeries("BATCHED DECODE LIMIT", [.. Streams.Select(s => AggregateLimit(m, s.Streams))], (214, 39, 40), Dashed: true),
+            .. Peer.Skipped is null
+                ? [new ChartSeries("LLAMA.CPP, 1 STREAM (GREEDY)", [.. Streams.Select(s => s.Streams == 1 ? Peer.PeerDecodeP50 : double.NaN)], (44, 160, 44))]
+                : Array.Empty<ChartSeries>(),
         ]);
 }
 
@@ -193,10 +196,17 @@ public static class ChatBenchmark
             }
 
             var (decodeProfile, prefillProfile) = await host.RunAsync(m => Profile(m.Chat!, config, promptTokens, machine, settings));
-            long peak = ResidentMemory.PeakBytes();
+            long peak = ResidentMemory.PeakBytes(); // before llama.cpp maps its own copy of the weights
+            var peer = new Peers.ChatPeerReport("quick mode runs no peers");
+            if (settings.Peers)
+            {
+                var shortIds = await host.RunAsync(m => m.Chat!.Prepare(Query(shortPrompt, 1)).Generation.PromptIds);
+                var longIds = await host.RunAsync(m => m.Chat!.Prepare(Query(longPrompt, 1)).Generation.PromptIds);
+                peer = await Peers.ChatPeerComparison.RunAsync(service, directory, config, dtype, shortIds, longIds, settings, log);
+            }
             return new ChatReport(dtype, config, weightBytes, checkpointBytes, kvBudget, service.LoadTime.TotalSeconds, promptTokens, prefillFlops, prefill,
                 longStream.TtftMs, decode.CompletionTokens, decodeRate, bytesPerToken, flopsPerToken, interToken, streams, decodeProfile, prefillProfile,
-                peak, host.ResidentBytesBeforeLoad, maxBatch);
+                peak, host.ResidentBytesBeforeLoad, maxBatch, peer);
         }
         finally
         {
