@@ -219,7 +219,7 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
             var panel = panels[0];
             panels[0] = panel with
             {
-                Series = [.. panel.Series, new ChartSeries("ONNX RUNTIME, BATCH = CLIENTS", [.. f.Throughput.Select(t => onnx.FirstOrDefault(o => o.Clients == t.Clients)?.OnnxPerSecond ?? double.NaN)], (44, 160, 44))],
+                Series = [.. panel.Series, new ChartSeries("ONNX RUNTIME, BATCH = CLIENTS", [.. f.Throughput.Select(t => onnx.FirstOrDefault(o => o.Clients == t.Clients)?.OnnxPerSecond ?? 0)], (44, 160, 44))],
             };
         }
         panels.AddRange(Chats.Where(c => c.Streams.Count > 0).Select(c => c.Panel(Limits)));

@@ -110,7 +110,8 @@ public sealed record ChatReport(
             new ChartSeries("MEASURED", [.. Streams.Select(s => s.TokensPerSecond)], (31, 119, 180)),
             new ChartSeries("BATCHED DECODE LIMIT", [.. Streams.Select(s => AggregateLimit(m, s.Streams))], (214, 39, 40), Dashed: true),
             .. Peer.Skipped is null
-                ? [new ChartSeries("LLAMA.CPP, 1 STREAM (GREEDY)", [.. Streams.Select(s => s.Streams == 1 ? Peer.PeerDecodeP50 : double.NaN)], (44, 160, 44))]
+                // A level line, not one point: llama.cpp ran one stream, and the chart takes a value per category.
+                ? [new ChartSeries("LLAMA.CPP, ONE STREAM (GREEDY)", [.. Streams.Select(_ => Peer.PeerDecodeP50)], (44, 160, 44), Dashed: true)]
                 : Array.Empty<ChartSeries>(),
         ]);
 }
