@@ -17,17 +17,17 @@ public static class BenchmarkProgram
         Inference.Runtime.TorchRuntime.PrepareNativeThreading(); // as the service does, before libtorch loads
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-        bool quick = args.Contains("--quick");
+        bool quick = args.Contains("--quick"), peers = args.Contains("--peers");
         int outIndex = Array.IndexOf(args, "--out");
         string? output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
-        var unknown = args.Where((a, i) => a != "--quick" && a != "--out" && !(i > 0 && args[i - 1] == "--out")).ToArray();
+        var unknown = args.Where((a, i) => a != "--quick" && a != "--peers" && a != "--out" && !(i > 0 && args[i - 1] == "--out")).ToArray();
         if (unknown.Length > 0 || (outIndex >= 0 && output is null))
         {
-            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick] [--out BENCHMARKS.md]");
+            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--out BENCHMARKS.md]");
             return 2;
         }
-        var command = "dotnet run -c Release --project tests/Benchmarks --" + (quick ? " --quick" : "") + (output is null ? "" : $" --out {Path.GetFileName(output)}");
-        var report = await RunAsync(quick ? BenchmarkSettings.QuickRun : BenchmarkSettings.Full, command, Console.Out);
+        var command = "dotnet run -c Release --project tests/Benchmarks --" + (quick ? " --quick" : "") + (quick && peers ? " --peers" : "") + (output is null ? "" : $" --out {Path.GetFileName(output)}");
+        var report = await RunAsync(quick ? BenchmarkSettings.QuickRun with { Peers = peers } : BenchmarkSettings.Full, command, Console.Out);
         var markdown = report.ToMarkdown();
         if (output is null)
         {

@@ -12,7 +12,8 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
 {
     public const string ThroughputSection = "## Throughput against concurrency";
     public static readonly string[] Sections =
-        ["## Machine", "## Limits measured in this run", "## Fill-mask", "## Fill-mask profile", "## Chat", ThroughputSection, "## Memory", "## Targets"];
+        ["## Machine", "## Limits measured in this run", "## Fill-mask", "## Fill-mask profile", "## Chat", PeersSection, ThroughputSection, "## Memory", "## Targets"];
+    public const string PeersSection = "## Peers: ONNX Runtime and llama.cpp on the same weights";
 
     public IReadOnlyList<TargetCheck> Targets()
     {
@@ -77,7 +78,11 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         md.AppendLine();
         md.AppendLine("| limit | how | value |");
         md.AppendLine("|---|---|---|");
-        md.AppendLine($"| GEMM rate | {Limits.GemmSize}x{Limits.GemmSize} float32 `mm`, median of {Settings.MachineIterations} | **{Limits.GemmFlopsPerSecond / 1e9:F1} GFLOP/s** |");
+        md.AppendLine($"| GEMM rate, libtorch | {Limits.GemmSize}x{Limits.GemmSize} float32 `mm`, median of {Settings.MachineIterations} | {Limits.LibTorchGemmFlopsPerSecond / 1e9:F1} GFLOP/s |");
+        md.AppendLine(Limits.OnnxSkipped is null
+            ? $"| GEMM rate, ONNX Runtime | {Limits.OnnxGemmShape} float32 (a BERT feed-forward layer at the query length, constant weights), median of {Settings.MachineIterations * 10} | {Limits.OnnxGemmFlopsPerSecond / 1e9:F1} GFLOP/s |"
+            : $"| GEMM rate, ONNX Runtime | not measured: {Limits.OnnxSkipped} | - |");
+        md.AppendLine($"| **GEMM rate** (the float32 compute bound below) | the best of the two | **{Limits.GemmFlopsPerSecond / 1e9:F1} GFLOP/s** |");
         md.AppendLine($"| GEMM rate, bfloat16 | the same in bfloat16 (the compute bound of the bfloat16 chat runs) | **{Limits.GemmBf16FlopsPerSecond / 1e9:F1} GFLOP/s** |");
         md.AppendLine($"| memory bandwidth, copy | {Limits.CopyBytes >> 20} MiB tensor `copy_`, (read + write) bytes / time, median of {Settings.MachineIterations} | **{Limits.CopyBytesPerSecond / 1e9:F1} GB/s** |");
         md.AppendLine($"| memory bandwidth, read | `sum()` over the same {Limits.CopyBytes >> 20} MiB float32 tensor, bytes read / time, median of {Settings.MachineIterations} | **{Limits.ReadBytesPerSecond / 1e9:F1} GB/s** ({Limits.ReadBytesPerSecond / Limits.CopyBytesPerSecond:F2}x the copy figure) |");
@@ -141,6 +146,8 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         else ChatReport.AppendIntroduction(md, Chats[0]);
         foreach (var chat in Chats) chat.AppendMarkdown(md, Limits);
         md.AppendLine();
+
+        Peers.PeersReport.Append(md, FillMask, Chats);
 
         md.AppendLine(ThroughputSection);
         md.AppendLine();
@@ -207,6 +214,14 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
                 new ChartSeries("GEMM RATE / FLOPS PER QUERY", [.. f.Throughput.Select(_ => perQueryAtGemm)], (214, 39, 40), Dashed: true),
             ]),
         };
+        if (f.Peer.Throughput is { } onnx)
+        {
+            var panel = panels[0];
+            panels[0] = panel with
+            {
+                Series = [.. panel.Series, new ChartSeries("ONNX RUNTIME, BATCH = CLIENTS", [.. f.Throughput.Select(t => onnx.FirstOrDefault(o => o.Clients == t.Clients)?.OnnxPerSecond ?? 0)], (44, 160, 44))],
+            };
+        }
         panels.AddRange(Chats.Where(c => c.Streams.Count > 0).Select(c => c.Panel(Limits)));
         return LineChartPng.Render(panels);
     }

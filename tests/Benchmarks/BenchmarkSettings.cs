@@ -7,6 +7,8 @@ namespace Service.Benchmarks;
 public sealed record BenchmarkSettings
 {
     public required bool Quick { get; init; }
+    /// <summary>Run the peers (ONNX Runtime, llama.cpp) beside the service: the full run does, quick mode not unless `--peers`.</summary>
+    public bool Peers { get; init; }
     public required int GemmSize { get; init; }
     public required long CopyBytes { get; init; }
     public required int MatVecSize { get; init; }
@@ -40,6 +42,7 @@ public sealed record BenchmarkSettings
     public static BenchmarkSettings Full => new()
     {
         Quick = false,
+        Peers = true,
         GemmSize = 2048,
         CopyBytes = 1L << 30,
         MatVecSize = 4096,

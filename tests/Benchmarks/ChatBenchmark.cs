@@ -24,7 +24,7 @@ public sealed record ChatReport(
     int PromptTokens, double PrefillFlops, IReadOnlyList<double> PrefillMs, double HttpTtftMs,
     int DecodeTokens, double DecodeTokensPerSecond, double DecodeBytesPerToken, double DecodeFlopsPerToken,
     LatencyFigures HttpInterToken, IReadOnlyList<ChatStreamPoint> Streams, IReadOnlyList<StageTime> DecodeProfile, IReadOnlyList<StageTime> PrefillProfile,
-    long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize)
+    long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize, Peers.ChatPeerReport Peer)
 {
     public double PrefillP50Ms => Measure.Median(PrefillMs);
     /// <summary>The GEMM rate of the served dtype.</summary>
@@ -110,6 +110,10 @@ public sealed record ChatReport(
         [
             new ChartSeries("MEASURED", [.. Streams.Select(s => s.TokensPerSecond)], (31, 119, 180)),
             new ChartSeries("BATCHED DECODE LIMIT", [.. Streams.Select(s => AggregateLimit(m, s.Streams))], (214, 39, 40), Dashed: true),
+            .. Peer.Skipped is null
+                // A level line, not one point: llama.cpp ran one stream, and the chart takes a value per category.
+                ? [new ChartSeries("LLAMA.CPP, ONE STREAM (GREEDY)", [.. Streams.Select(_ => Peer.PeerDecodeP50)], (44, 160, 44), Dashed: true)]
+                : Array.Empty<ChartSeries>(),
         ]);
 }
 
@@ -196,10 +200,17 @@ public static class ChatBenchmark
             }
 
             var (decodeProfile, prefillProfile) = await host.RunAsync(m => Profile(m.Chat!, config, promptTokens, machine, settings));
-            long peak = ResidentMemory.PeakBytes();
+            long peak = ResidentMemory.PeakBytes(); // before llama.cpp maps its own copy of the weights
+            var peer = new Peers.ChatPeerReport("quick mode runs no peers");
+            if (settings.Peers)
+            {
+                var shortIds = await host.RunAsync(m => m.Chat!.Prepare(Query(shortPrompt, 1)).Generation.PromptIds);
+                var longIds = await host.RunAsync(m => m.Chat!.Prepare(Query(longPrompt, 1)).Generation.PromptIds);
+                peer = await Peers.ChatPeerComparison.RunAsync(service, directory, config, dtype, shortIds, longIds, settings, log);
+            }
             return new ChatReport(dtype, config, weightBytes, checkpointBytes, kvBudget, service.LoadTime.TotalSeconds, promptTokens, prefillFlops, prefill,
                 longStream.TtftMs, decode.CompletionTokens, decodeRate, bytesPerToken, flopsPerToken, interToken, streams, decodeProfile, prefillProfile,
-                peak, host.ResidentBytesBeforeLoad, maxBatch);
+                peak, host.ResidentBytesBeforeLoad, maxBatch, peer);
         }
         finally
         {

@@ -28,7 +28,7 @@ public sealed record FillMaskReport(
     LatencyFigures EngineEnglish, LatencyFigures EngineProjectionOff, LatencyFigures EngineProjectionOn,
     LatencyFigures HttpEnglish, LatencyFigures HttpProjectionOff, LatencyFigures HttpProjectionOn,
     IReadOnlyList<ThroughputPoint> Throughput, IReadOnlyList<StageTime> Profile,
-    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak)
+    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak, Peers.FillMaskPeerReport Peer)
 {
     /// <summary>max(FLOPs / GEMM rate, weight bytes / read bandwidth): a query reads its weights, it does not copy them.</summary>
     public double RooflineMs(MachineLimits m) => Math.Max(FlopsPerQuery / m.GemmFlopsPerSecond, BytesPerQuery / m.ReadBytesPerSecond) * 1000;
@@ -115,10 +115,13 @@ public static class FillMaskBenchmark
             var leak = await LeakCheck.RunAsync(() => Post(service.Http, leakBody), settings.LeakCheckClients, settings.LeakCheckRequests,
                 settings.LeakCheckSampleEvery, warmUp: settings.LeakCheckRequests / 10);
             log.WriteLine($"Leak check: RSS {leak.ResidentGrowth / 1e6:+0.0;-0.0} MB from request {leak.From.Requests} to {leak.To.Requests}, live tensors {leak.TensorGrowth:+0;-0}");
-            long peak = ResidentMemory.PeakBytes();
+            long peak = ResidentMemory.PeakBytes(); // before the peer loads its own copy of the weights
+            var peer = settings.Peers
+                ? await Peers.FillMaskPeerComparison.RunAsync(service, directory, settings, [.. EnglishSentences, .. FrenchSentences], EnglishQuery, log)
+                : new Peers.FillMaskPeerReport("quick mode runs no peers");
             return new FillMaskReport(config, tokens, weightBytes, checkpointBytes, flops, bytesPerQuery, service.LoadTime.TotalSeconds,
                 engineEnglish, engineOff, engineOn, httpEnglish, httpOff, httpOn, throughput, profile,
-                peak, reset, host.ResidentBytesBeforeLoad, leak);
+                peak, reset, host.ResidentBytesBeforeLoad, leak, peer);
         }
         finally
         {
@@ -164,7 +167,7 @@ public static class FillMaskBenchmark
         return new LatencyFigures(Measure.Median(samples), Measure.Percentile(samples, 95), n);
     }
 
-    static async Task Post(HttpClient http, byte[] body)
+    internal static async Task Post(HttpClient http, byte[] body)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -173,7 +176,7 @@ public static class FillMaskBenchmark
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"POST /v1/fill-mask: {(int)response.StatusCode} {text}");
     }
 
-    static async Task<ThroughputPoint> Throughput(HttpClient http, FillMaskBatcher batcher, int clients, TimeSpan duration, double flops)
+    internal static async Task<ThroughputPoint> Throughput(HttpClient http, FillMaskBatcher batcher, int clients, TimeSpan duration, double flops)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(new { text = EnglishQuery, top_k = 5 });
         // Warm-up at this concurrency, then the timed window.

@@ -111,18 +111,28 @@ public sealed class SafeTensorsFile
         if (elements != target.numel())
             throw new ArgumentException($"'{name}' has {elements} elements but the target has {target.numel()}.", nameof(target));
         if (elements == 0) return;
-        if (!target.is_contiguous())
-        {
-            using var whole = Read(name);
-            using var shaped = whole.view(target.shape);
-            target.copy_(shaped);
-            return;
-        }
         long perElement = BytesPerElement(Path, e);
         long chunk = Math.Max(1, chunkBytes / perElement);
         // Unbuffered: each read goes from the page cache straight into tensor memory.
         using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         stream.Position = _dataStart + e.Begin;
+        if (!target.is_contiguous())
+        {
+            // A strided target (a weight stored column-major for its kernel) is filled a block of rows
+            // of its first dimension at a time through the staging chunk, never through a full-size copy.
+            long rows = target.shape[0], perRow = elements / rows, rowsPerChunk = Math.Max(1, chunk / perRow);
+            using var rowStaging = torch.empty(Math.Min(rowsPerChunk, rows) * perRow, stored);
+            for (long row = 0; row < rows; row += rowsPerChunk)
+            {
+                long count = Math.Min(rowsPerChunk, rows - row);
+                using var part = rowStaging.narrow(0, 0, count * perRow);
+                stream.ReadExactly(part.bytes);
+                using var destination = target.narrow(0, row, count);
+                using var source = part.view(destination.shape);
+                destination.copy_(source);
+            }
+            return;
+        }
         using var flat = target.view(-1);
         bool direct = target.device_type == DeviceType.CPU && target.dtype == stored;
         using var staging = direct ? null : torch.empty(Math.Min(chunk, elements), stored);

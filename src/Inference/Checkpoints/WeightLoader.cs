@@ -15,6 +15,8 @@ public static class WeightLoader
     {
         try
         {
+            // Layout is chosen before the read, so the checkpoint goes straight into it: no second copy.
+            if (model is Models.IKernelLayout layout) layout.PrepareKernelLayout();
             Load(model, checkpoint, moduleKey);
         }
         catch

@@ -7,7 +7,7 @@ namespace Service.Inference.Models.Bert;
 /// BertForMaskedLM (`bert.*`, `cls.predictions.*`) and XLMRobertaForMaskedLM (`roberta.*`, `lm_head.*`):
 /// one encoder, two key layouts, chosen by the config.
 /// </summary>
-public sealed class BertForMaskedLM : nn.Module, IMaskedLanguageModel
+public sealed class BertForMaskedLM : nn.Module, IMaskedLanguageModel, IKernelLayout
 {
     readonly BertModel _encoder;
     readonly BertOnlyMLMHead? _bertHead;
@@ -47,6 +47,20 @@ public sealed class BertForMaskedLM : nn.Module, IMaskedLanguageModel
     {
         var words = _encoder.Embeddings.WordEmbeddings;
         return _bertHead is not null ? _bertHead.forward(hiddenRows, words) : _robertaHead!.forward(hiddenRows, words);
+    }
+
+    /// <summary>
+    /// The vocabulary matrix (the tied word embeddings, or an untied decoder) column-major on a float32
+    /// CPU model: the head multiplies one row per mask by it. The encoder's 16-row products stay
+    /// row-major, which is faster for them (see <see cref="KernelLayout"/>).
+    /// </summary>
+    public void PrepareKernelLayout()
+    {
+        foreach (var (name, module) in named_modules())
+        {
+            if (module is TorchSharp.Modules.Embedding embedding && name.EndsWith("word_embeddings", StringComparison.Ordinal)) KernelLayout.ColumnMajor(embedding);
+            else if (module is TorchSharp.Modules.Linear linear && name.EndsWith("decoder", StringComparison.Ordinal)) KernelLayout.ColumnMajor(linear);
+        }
     }
 
     /// <summary>

@@ -10,7 +10,7 @@ namespace Service.Inference.Models.Llama;
 /// (q/k/v biases, tied head, rope scaling) read from the config. The module holds weights only;
 /// everything a request accumulates lives in its <see cref="KvCache"/>.
 /// </summary>
-public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel
+public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelLayout
 {
     readonly LlamaModel model;
     readonly Linear? lm_head; // null when tied to the input embeddings
@@ -44,6 +44,19 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel
 
     /// <summary>Vocabulary logits [..., V] for hidden states [..., H]: the head runs only where it is needed.</summary>
     public Tensor Logits(Tensor hidden) => lm_head?.forward(hidden) ?? nn.functional.linear(hidden, model.EmbeddingWeight);
+
+    /// <summary>
+    /// Every projection and the embedding matrix (the tied head) column-major on a float32 CPU model:
+    /// a decode step is all matrix-vector products (see <see cref="KernelLayout"/>).
+    /// </summary>
+    public void PrepareKernelLayout()
+    {
+        foreach (var (_, module) in named_modules())
+        {
+            if (module is Linear linear) KernelLayout.ColumnMajor(linear);
+            else if (module is Embedding embedding) KernelLayout.ColumnMajor(embedding);
+        }
+    }
 
     /// <summary>
     /// Checkpoint key to state-dict key: names are identical; a tied checkpoint that still stores

@@ -1,0 +1,52 @@
+using Service.Inference.Checkpoints;
+using Service.Inference.Models;
+using Service.Tests.Chat;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Service.Tests.Inference.Models;
+
+/// <summary>
+/// Weights laid out for the CPU kernel: a float32 decoder's matrices are column-major views with the
+/// checkpoint's values, shapes and names; a bfloat16 one keeps the checkpoint's row-major layout.
+/// (That the outputs still match the float64 references is DecoderParityTests' job.)
+/// </summary>
+public sealed class KernelLayoutTests
+{
+    static CheckpointDirectory Llama => CheckpointDirectory.Open(ChatFixtures.Dir(ChatFixtures.Llama));
+
+    [Fact]
+    public void Float32_decoder_matrices_are_column_major_with_the_checkpoints_values()
+    {
+        using var model = (nn.Module)CausalLanguageModelLoader.Load(Llama, torch.CPU, ScalarType.Float32);
+        var checkpoint = Llama;
+        var matrices = model.named_parameters().Where(p => p.parameter.dim() == 2).ToList();
+        Assert.NotEmpty(matrices);
+        foreach (var (name, p) in matrices)
+        {
+            Assert.Equal([1, p.shape[0]], p.stride());
+            Assert.False(p.is_contiguous(), name);
+            using var stored = checkpoint.Tensors[name].Read(name).to(p.dtype);
+            Assert.True(stored.equal(p).all().item<bool>(), $"{name} differs from the checkpoint");
+        }
+    }
+
+    [Fact]
+    public void Bfloat16_decoder_keeps_the_checkpoint_layout()
+    {
+        using var model = (nn.Module)CausalLanguageModelLoader.Load(Llama, torch.CPU, ScalarType.BFloat16);
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.is_contiguous(), p.name));
+    }
+
+    [Fact]
+    public void A_column_major_target_is_read_in_row_blocks_with_the_same_values()
+    {
+        var file = Llama.Tensors.Values.First();
+        var name = file.Entries.Values.First(e => e.Shape.Length == 2 && e.Shape[0] > 3).Name;
+        using var whole = file.Read(name);
+        using var storage = torch.empty([whole.shape[1], whole.shape[0]], whole.dtype);
+        using var target = storage.t();
+        file.ReadInto(name, target, chunkBytes: 1000); // blocks of a few rows, not a multiple of the matrix
+        Assert.True(whole.equal(target).all().item<bool>());
+    }
+}
