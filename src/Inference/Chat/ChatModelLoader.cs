@@ -15,7 +15,10 @@ public static class ChatModelLoader
         var format = ChooseFormat(promptFormat, tokenizer, directory);
         var model = CausalLanguageModelLoader.Load(checkpoint, device, dtype);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-        return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format));
+        return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format))
+        {
+            GenerationDefaults = GenerationDefaults.Read(checkpoint.Path),
+        };
     }
 
     /// <summary>ChatGLM's SentencePiece `ice_text.model`, or a byte-level BPE `tokenizer.json` (Qwen2, Llama 3).</summary>
