@@ -16,6 +16,7 @@ COPY Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY build/ build/
 COPY src/Contracts/Contracts.csproj src/Contracts/
 COPY src/Inference/Inference.csproj src/Inference/
+COPY src/Plotting/Plotting.csproj src/Plotting/
 COPY src/Api/Api.csproj src/Api/
 RUN dotnet restore src/Api/Api.csproj -r linux-x64 -p:TorchBackend=$TORCH_BACKEND
 COPY src/ src/
@@ -47,10 +48,11 @@ RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet \
 
 # ---- final: the runtime stage chosen by TORCH_BACKEND ----
 FROM runtime-${TORCH_BACKEND} AS final
-# curl for HEALTHCHECK. Then fail the image build, not the first request, if libstdc++ is older
-# than GCC 13: libLibTorchSharp.so needs GLIBCXX_3.4.32 and was not patched (see the build stage).
+# curl for HEALTHCHECK; a font for the labels of the `lrp2` heat maps (slim base images may ship
+# none for SkiaSharp to find). Then fail the image build, not the first request, if libstdc++ is
+# older than GCC 13: libLibTorchSharp.so needs GLIBCXX_3.4.32 and was not patched (see the build stage).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends curl \
+ && apt-get install -y --no-install-recommends curl fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 RUN grep -q GLIBCXX_3.4.32 /usr/lib/x86_64-linux-gnu/libstdc++.so.6 \
  || { echo "libstdc++ lacks GLIBCXX_3.4.32: TorchSharp will not load on this base image" >&2; exit 1; }

@@ -16,7 +16,7 @@ public sealed record FillMaskRequest
     public int? TopK { get; init; }
 
     [JsonPropertyName("targets")]
-    [Description("Optional candidate words: only these are ranked. When one has several tokens, all are ranked whole: the mask widens to the candidate's token count and the candidate scores the mean log-probability of its tokens (mLAMA / LRP2 evaluation); text must then have one [MASK].")]
+    [Description("Optional candidates: only these are ranked. As in Hugging Face's pipeline, a target spelled exactly as a vocabulary entry is that token (\"##s\"; XLM-R writes a word start with ▁, \"▁Paris\"), any other target is tokenized as a word. Extension: where the pipeline keeps only the first token of a target of several tokens, this service ranks it whole: the mask widens to the candidate's token count and the candidate scores the mean log-probability of its tokens (mLAMA / LRP2 evaluation); text must then have one [MASK]. An empty target or one that tokenizes to the unknown token gets 400 (the pipeline would ignore or score it).")]
     public IReadOnlyList<string>? Targets { get; init; }
 
     [JsonPropertyName("language")]
@@ -69,8 +69,8 @@ public sealed record MaskResult(
 public sealed record FillMaskPrediction(
     [property: JsonPropertyName("score"), Description("Softmax probability of the token over the whole vocabulary at this position.")] double Score,
     [property: JsonPropertyName("token"), Description("Token id.")] int Token,
-    [property: JsonPropertyName("token_str"), Description("The token as text (WordPiece continuations keep their ## prefix).")] string TokenStr,
-    [property: JsonPropertyName("sequence"), Description("The input text with this token in place of the mask.")] string Sequence)
+    [property: JsonPropertyName("token_str"), Description("The token as Hugging Face's tokenizer.decode([token]) writes it: WordPiece continuations keep their ## prefix, XLM-R's word-start ▁ is dropped, special tokens by name.")] string TokenStr,
+    [property: JsonPropertyName("sequence"), Description("The input with this token in place of the mask, as the pipeline decodes it: padding removed; with one mask, special tokens skipped ([CLS], [SEP] and [UNK] / <s>, </s>, <unk> vanish); with several masks, special tokens kept so the other masks stay visible (\"[CLS] la is the capital of [MASK]. [SEP]\"); spaces before punctuation cleaned when the tokenizer's clean_up_tokenization_spaces is set.")] string Sequence)
 {
     [JsonPropertyName("tokens"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     [Description("Only for targets ranked as whole words: the candidate's token ids, filled into as many masks.")]

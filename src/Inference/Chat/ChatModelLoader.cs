@@ -1,3 +1,4 @@
+using Service.Inference.Chat.Templates;
 using Service.Inference.Checkpoints;
 using Service.Inference.Models;
 using Service.Inference.Models.Llama;
@@ -12,7 +13,7 @@ public static class ChatModelLoader
     {
         var checkpoint = CheckpointDirectory.Open(directory);
         var tokenizer = LoadTokenizer(checkpoint);
-        var format = ChooseFormat(promptFormat, tokenizer, directory);
+        var format = ChooseFormat(promptFormat, tokenizer, directory, TemplateFormat(checkpoint, tokenizer));
         var model = CausalLanguageModelLoader.Load(checkpoint, device, dtype);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format))
@@ -36,13 +37,41 @@ public static class ChatModelLoader
         return ByteLevelBpeTokenizer.Load(checkpoint.File("tokenizer.json"), config);
     }
 
-    /// <summary>The configured format, or one the tokenizer reveals (ChatGLM, ChatML, Llama 3), else SoulChat's plain text.</summary>
-    public static IPromptFormat ChooseFormat(string? configured, IChatTokenizer tokenizer, string source)
+    /// <summary>
+    /// The checkpoint's chat template as a prompt format (null when it has none): template text is
+    /// split at the tokenizer.json's added tokens that the tokenizer encodes as single ids.
+    /// </summary>
+    static TemplatePromptFormat? TemplateFormat(CheckpointDirectory checkpoint, IChatTokenizer tokenizer)
+    {
+        var template = ChatTemplate.Load(checkpoint.Path);
+        if (template is null) return null;
+        var added = checkpoint.Has("tokenizer.json") ? AddedTokens.Read(checkpoint.File("tokenizer.json")) : [];
+        var format = TemplatePromptFormat.For(template, tokenizer, added);
+        try
+        {
+            // Fail at load, not on the first request, when the template uses what this engine lacks.
+            format.Build(new Conversation(null, [], "Hello."));
+        }
+        catch (Hosting.InferenceException e) when (e.Kind != Hosting.InferenceErrorKind.Validation)
+        {
+            throw new CheckpointException(e.Message);
+        }
+        return format;
+    }
+
+    /// <summary>
+    /// The configured format; else the checkpoint's chat template, as transformers' apply_chat_template
+    /// uses it; else one the tokenizer reveals (ChatGLM, ChatML, Llama 3); else SoulChat's plain text.
+    /// `template` forces the checkpoint's template.
+    /// </summary>
+    public static IPromptFormat ChooseFormat(string? configured, IChatTokenizer tokenizer, string source, TemplatePromptFormat? template = null)
     {
         IPromptFormat format;
         try
         {
-            format = !string.IsNullOrWhiteSpace(configured) ? PromptFormats.Get(configured)
+            format = IsTemplate(configured) ? template ?? throw new ArgumentException($"Models:Chat:PromptFormat is 'template' but {source} has no chat template (chat_template in tokenizer_config.json or chat_template.jinja).")
+                : !string.IsNullOrWhiteSpace(configured) ? PromptFormats.Get(configured)
+                : template is not null ? template
                 : tokenizer is ChatGlmTokenizer ? PromptFormats.Get("chatglm")
                 : tokenizer.SpecialTokenId("<|im_start|>") is not null ? PromptFormats.Get("chatml")
                 : tokenizer.SpecialTokenId("<|eot_id|>") is not null ? PromptFormats.Get("llama3")
@@ -57,6 +86,8 @@ public static class ChatModelLoader
             throw new CheckpointException($"{source}: the {format.Name} prompt format needs the special token(s) {string.Join(", ", missing)}, which the tokenizer does not have; set Models:Chat:PromptFormat to a format of this model.");
         return format;
     }
+
+    static bool IsTemplate(string? configured) => string.Equals(configured?.Trim(), "template", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>config.json's and generation_config.json's eos_token_id, the tokenizer's eos_token, and the format's end-of-turn tokens.</summary>
     static HashSet<int> EndOfSequenceIds(CheckpointDirectory checkpoint, IChatTokenizer tokenizer, IPromptFormat format)

@@ -32,7 +32,7 @@ public static partial class PromptFormats
         "chatml" => new ChatMlFormat(),
         "llama3" => new Llama3Format(),
         "chatglm" => new ChatGlmFormat(),
-        _ => throw new ArgumentException($"Models:Chat:PromptFormat '{name}' is not known; use one of {string.Join(", ", Names)}."),
+        _ => throw new ArgumentException($"Models:Chat:PromptFormat '{name}' is not known; use one of {string.Join(", ", Names)}, or template (the checkpoint's chat template)."),
     };
 
     [GeneratedRegex("\n+")]

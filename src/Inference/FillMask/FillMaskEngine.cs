@@ -50,18 +50,27 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
         return new PreparedFillMask(query, ids, masks, targets, row, outcome);
     }
 
+    /// <summary>
+    /// Targets as the pipeline's get_target_ids: a vocabulary entry spelled exactly so (`##s`, `▁Paris`)
+    /// is that token; any other target is tokenized. Where the pipeline then keeps only the first
+    /// piece, a target of several pieces is ranked whole (this service's extension). Unlike the
+    /// pipeline, which ignores an empty target and scores one that tokenizes to [UNK], both are refused.
+    /// </summary>
     List<Candidate> Candidates(IReadOnlyList<string> targets)
     {
         if (targets.Count == 0 || targets.Count > options.MaxTargets)
             throw InferenceException.Invalid($"targets must hold between 1 and {options.MaxTargets} words, or be omitted.", "targets");
+        var tokenizer = bundle.Tokenizer;
         var candidates = new List<Candidate>();
         for (int i = 0; i < targets.Count; i++)
         {
-            var target = targets[i];
-            var pieces = string.IsNullOrWhiteSpace(target) ? [] : bundle.Tokenizer.EncodeWord(target);
-            var unknown = pieces.Length == 0 || pieces.Any(id => bundle.Tokenizer.IsSpecial(id) || bundle.Tokenizer.TokenString(id) is "[UNK]" or "<unk>");
-            if (unknown)
-                throw InferenceException.Invalid($"targets[{i}] is not in the vocabulary of {bundle.Name}; use words the model knows.", "targets");
+            var target = targets[i] ?? ""; // JSON may hold null
+            var entry = tokenizer.TokenId(target);
+            int[] pieces = entry is { } id ? [id] : tokenizer.EncodeWord(target);
+            if (pieces.Length == 0)
+                throw InferenceException.Invalid($"targets[{i}] is not in the vocabulary of {bundle.Name}: it is empty or only spaces and control characters; send a word.", "targets");
+            if (entry is null && pieces.Contains(tokenizer.UnknownId))
+                throw InferenceException.Invalid($"targets[{i}] is not in the vocabulary of {bundle.Name} (it tokenizes to the unknown token); use words the model knows.", "targets");
             if (pieces.Length > options.MaxTargetTokens)
                 throw InferenceException.Invalid($"targets[{i}] is {pieces.Length} tokens; at most {options.MaxTargetTokens} are allowed.", "targets");
             if (!candidates.Any(c => c.Ids.SequenceEqual(pieces))) candidates.Add(new Candidate(target, pieces));
@@ -95,8 +104,8 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
         {
             var ranked = query.Targets!.Zip(scores[i]).OrderByDescending(c => c.Second).Take(query.Query.TopK);
             int position = query.MaskPositions[0];
-            var predictions = ranked.Select(c => new TokenPrediction(Math.Exp(c.Second), c.First.Ids[0], bundle.Tokenizer.Decode(c.First.Ids),
-                bundle.Tokenizer.Decode([.. query.InputIds[..position], .. c.First.Ids, .. query.InputIds[(position + 1)..]]))
+            var predictions = ranked.Select(c => new TokenPrediction(Math.Exp(c.Second), c.First.Ids[0], bundle.Tokenizer.Decode(c.First.Ids, skipSpecialTokens: false),
+                Sequence([.. query.InputIds[..position], .. c.First.Ids, .. query.InputIds[(position + 1)..]], singleMask: true))
                 { Tokens = c.First.Ids, MeanLogProbability = c.Second }).ToList();
             return new FillMaskResult([new MaskPredictions(position, predictions)], query.InputIds.Length, query.ProjectionOutcome);
         })];
@@ -151,10 +160,17 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
             int id = (int)ids[i];
             var filled = (int[])query.InputIds.Clone();
             filled[position] = id;
-            predictions[i] = new TokenPrediction(scores[i], id, TokenString(id), bundle.Tokenizer.Decode(filled));
+            predictions[i] = new TokenPrediction(scores[i], id, TokenString(id), Sequence(filled, singleMask: query.MaskPositions.Length == 1));
         }
         return predictions;
     }
+
+    /// <summary>
+    /// As the pipeline: padding ids removed (a predicted pad too), then decoded without special tokens
+    /// for one mask, and with them (the other masks stay visible, [CLS]/[SEP] too) for several.
+    /// </summary>
+    string Sequence(int[] filled, bool singleMask) =>
+        bundle.Tokenizer.Decode([.. filled.Where(id => id != bundle.Tokenizer.PadId && id < bundle.Tokenizer.VocabSize)], skipSpecialTokens: singleMask);
 
     // Rows past the tokenizer's vocabulary exist in some checkpoints (padded embedding matrices).
     string TokenString(int id) => id < bundle.Tokenizer.VocabSize ? bundle.Tokenizer.TokenString(id) : $"<id {id}>";

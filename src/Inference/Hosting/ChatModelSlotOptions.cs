@@ -5,11 +5,14 @@ public sealed class ChatModelSlotOptions
 {
     /// <summary>Hugging Face checkpoint directory of the decoder; empty serves the embedded demo model.</summary>
     public string? Path { get; set; }
-    /// <summary>`soulchat`, `chatml`, `llama3` or `chatglm`; empty chooses from the tokenizer's special tokens.</summary>
+    /// <summary>
+    /// `soulchat`, `chatml`, `llama3`, `chatglm` or `template`; empty uses the checkpoint's chat template
+    /// when it has one (as transformers' apply_chat_template does), else chooses from the tokenizer's special tokens.
+    /// </summary>
     public string? PromptFormat { get; set; }
     /// <summary>
-    /// The system message when a request has none (e.g. Qwen2-Instruct's template default
-    /// "You are a helpful assistant."); empty: none.
+    /// The system message when a request has none, which the prompt format then writes (a chat
+    /// template writes its own default, if any, only when this is empty); empty: none.
     /// </summary>
     public string? SystemPrompt { get; set; }
     /// <summary>

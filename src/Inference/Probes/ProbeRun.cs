@@ -15,38 +15,43 @@ public static class ProbeRun
     public static async Task<ProbeReport> EvaluateAsync(
         ProbeEvaluator evaluator, ProjectionService projection, string model, IReadOnlyList<ProbeFact> facts,
         Func<Func<bool[]>, Task<bool[]>> execute, ProjectionRequest? layers = null,
+        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellation = default) =>
+        (await EvaluateShardAsync(evaluator, projection, model, facts, Shard.Whole, execute, layers, progress, cancellation)).ToReport();
+
+    /// <summary>
+    /// One shard's part of the evaluation: every language of <paramref name="facts"/> is listed, with
+    /// this shard's facts (<see cref="Shard.Facts"/>) and which of them it answered correctly.
+    /// </summary>
+    public static async Task<EvaluationPart> EvaluateShardAsync(
+        ProbeEvaluator evaluator, ProjectionService projection, string model, IReadOnlyList<ProbeFact> facts, Shard shard,
+        Func<Func<bool[]>, Task<bool[]>> execute, ProjectionRequest? layers = null,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellation = default)
     {
         var languages = facts.Select(f => f.Language).Distinct().OrderBy(l => l == LanguageCodes.English ? "" : l, StringComparer.Ordinal).ToArray();
         bool projectable(string l) => l != LanguageCodes.English && layers?.Enabled != false;
-        int total = facts.Count + facts.Count(f => projectable(f.Language)), done = 0;
         var pairs = languages.Where(projectable).ToDictionary(l => l, // fails now, not after the unprojected run, when vectors are missing
             l => projection.Plan(l, (layers ?? new ProjectionRequest()) with { Enabled = true }).Outcome.Layers!);
+        var input = Shard.Digest([.. facts.Select(f => $"{f.Language} {f.Id}"), .. pairs.Select(p => $"layers {p.Key} {p.Value.Lirp} {p.Value.Lsrp}")]);
 
-        async Task<LanguageOutcome> Outcome(string language, bool project)
+        var mine = shard.Facts(facts);
+        int total = mine.Count + mine.Count(f => projectable(f.Language)), done = 0;
+        async Task<string[]> Correct(string language, bool project)
         {
-            var inLanguage = facts.Where(f => f.Language == language).ToArray();
-            var correct = await CorrectAsync(evaluator, inLanguage, project, layers, execute,
+            var correct = await CorrectAsync(evaluator, [.. mine.Where(f => f.Language == language)], project, layers, execute,
                 answered => progress?.Report((done += answered, total)), cancellation);
-            return new LanguageOutcome(language, inLanguage.Length, correct);
+            return [.. correct.Order(StringComparer.Ordinal)];
         }
 
-        var plain = new Dictionary<string, LanguageOutcome>();
-        foreach (var language in languages) plain[language] = await Outcome(language, project: false);
-        plain.TryGetValue(LanguageCodes.English, out var english);
-
-        var rows = new List<ProbeReportRow>();
+        var plain = new Dictionary<string, string[]>();
+        foreach (var language in languages) plain[language] = await Correct(language, project: false);
+        var rows = new List<LanguagePart>();
         foreach (var language in languages)
         {
-            LanguageScores? projected = null;
             var pair = pairs.GetValueOrDefault(language);
-            if (pair is not null)
-            {
-                projected = ProbeMetrics.Score(await Outcome(language, project: true), english);
-            }
-            rows.Add(new ProbeReportRow(language, ProbeMetrics.Score(plain[language], english), projected, pair));
+            var projected = pair is null ? null : await Correct(language, project: true);
+            rows.Add(new LanguagePart(language, mine.Count(f => f.Language == language), plain[language], projected, pair));
         }
-        return new ProbeReport(model, rows);
+        return new EvaluationPart(model, shard, input, rows);
     }
 
     /// <summary>Ids of the facts whose gold object ranks first, scored in chunks through <c>execute</c>.</summary>

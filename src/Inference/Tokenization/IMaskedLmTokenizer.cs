@@ -9,6 +9,7 @@ public interface IMaskedLmTokenizer
     string MaskToken { get; }
     int MaskId { get; }
     int PadId { get; }
+    int UnknownId { get; }
     int VocabSize { get; }
     /// <summary>Longest sequence the tokenizer config allows (model_max_length), or null when unset.</summary>
     int? ModelMaxLength { get; }
@@ -19,12 +20,17 @@ public interface IMaskedLmTokenizer
     /// <summary>Ids of a word or phrase as it reads mid-sentence, no special tokens.</summary>
     int[] EncodeWord(string word);
 
+    /// <summary>The id of a vocabulary entry spelled exactly so (`##s`, `▁Paris`), as HF's `get_vocab()[token]`.</summary>
+    int? TokenId(string token);
+
     /// <summary>One token as Hugging Face's `decode([id])` shows it (e.g. `##ing` for WordPiece).</summary>
     string TokenString(int id);
 
-    /// <summary>Text of a token sequence: special tokens dropped except masks, HF clean-up applied.</summary>
-    string Decode(IReadOnlyList<int> ids);
+    /// <summary>Text of a token sequence as Hugging Face's fast tokenizer `decode(ids, skip_special_tokens)`,
+    /// with `clean_up_tokenization_spaces` as the tokenizer config sets it.</summary>
+    string Decode(IReadOnlyList<int> ids, bool skipSpecialTokens);
 
+    /// <summary>One of HF's `all_special_ids` (unknown token included).</summary>
     bool IsSpecial(int id);
 }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 
@@ -12,21 +13,28 @@ public sealed class SentencePieceMaskedLmTokenizer : IMaskedLmTokenizer
 {
     const int FairseqOffset = 1;
     const int Bos = 0, Pad = 1, Eos = 2, Unk = 3;
+    const int FirstOrdinaryPiece = 3; // SentencePiece's <unk>, <s>, </s> are replaced by the fairseq ids above
+    const string Metaspace = "\u2581";
 
     readonly SentencePieceTokenizer _tokenizer;
     readonly string[] _pieces; // SentencePiece id -> piece
+    readonly Dictionary<string, int> _pieceIds;
+    readonly bool _cleanUpSpaces;
 
     public string MaskToken => "<mask>";
     public int MaskId { get; }
     public int PadId => Pad;
+    public int UnknownId => Unk;
     public int VocabSize => MaskId + 1;
     public int? ModelMaxLength { get; }
 
-    SentencePieceMaskedLmTokenizer(SentencePieceTokenizer tokenizer, int? modelMaxLength)
+    SentencePieceMaskedLmTokenizer(SentencePieceTokenizer tokenizer, int? modelMaxLength, bool cleanUpSpaces)
     {
         _tokenizer = tokenizer;
         _pieces = new string[tokenizer.Vocabulary.Count];
+        _pieceIds = new Dictionary<string, int>(tokenizer.Vocabulary, StringComparer.Ordinal);
         foreach (var (piece, id) in tokenizer.Vocabulary) _pieces[id] = piece;
+        _cleanUpSpaces = cleanUpSpaces;
         MaskId = _pieces.Length + FairseqOffset;
         ModelMaxLength = modelMaxLength;
     }
@@ -35,7 +43,9 @@ public sealed class SentencePieceMaskedLmTokenizer : IMaskedLmTokenizer
     {
         using var stream = File.OpenRead(modelFile);
         var tokenizer = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
-        return new SentencePieceMaskedLmTokenizer(tokenizer, WordPieceMaskedLmTokenizer.MaxLength(tokenizerConfig));
+        // Unlike BertTokenizer, XLMRobertaTokenizer sets no default: transformers' base default (false) applies.
+        return new SentencePieceMaskedLmTokenizer(tokenizer, WordPieceMaskedLmTokenizer.MaxLength(tokenizerConfig),
+            WordPieceMaskedLmTokenizer.Bool(tokenizerConfig, "clean_up_tokenization_spaces") ?? false);
     }
 
     public int[] Encode(string text)
@@ -53,24 +63,52 @@ public sealed class SentencePieceMaskedLmTokenizer : IMaskedLmTokenizer
         return [.. ids];
     }
 
-    public int[] EncodeWord(string word) =>
-        [.. _tokenizer.EncodeToIds(word, addBeginningOfSentence: false, addEndOfSentence: false)
-            .Select(spmId => spmId == _tokenizer.UnknownId ? Unk : spmId + FairseqOffset)];
-
-    public string TokenString(int id) => Decode([id]);
-
-    public bool IsSpecial(int id) => id is Bos or Pad or Eos || id == MaskId;
-
-    public string Decode(IReadOnlyList<int> ids)
+    public int[] EncodeWord(string word)
     {
-        var pieces = ids.Where(id => id == MaskId || !IsSpecial(id)).Select(Piece);
-        return MaskMarkers.CleanUpSpaces(string.Concat(pieces).Replace('\u2581', ' ')).Trim();
+        var ids = new List<int>();
+        foreach (var spmId in _tokenizer.EncodeToIds(word, addBeginningOfSentence: false, addEndOfSentence: false))
+        {
+            int id = spmId == _tokenizer.UnknownId ? Unk : spmId + FairseqOffset;
+            // SentencePiece and HF's Unigram fuse a run of unknown characters into one <unk>; Microsoft.ML does not.
+            if (id == Unk && ids.Count > 0 && ids[^1] == Unk) continue;
+            ids.Add(id);
+        }
+        return [.. ids];
+    }
+
+    public int? TokenId(string token) => token switch
+    {
+        "<s>" => Bos, "<pad>" => Pad, "</s>" => Eos, "<unk>" => Unk,
+        _ when token == MaskToken => MaskId,
+        _ => _pieceIds.TryGetValue(token, out var spmId) && spmId >= FirstOrdinaryPiece ? spmId + FairseqOffset : null,
+    };
+
+    public string TokenString(int id) => Decode([id], skipSpecialTokens: false);
+
+    public bool IsSpecial(int id) => id is Bos or Pad or Eos or Unk || id == MaskId;
+
+    /// <summary>
+    /// Hugging Face's Metaspace decoder: `▁` becomes a space, except in the first token kept, where it
+    /// is dropped; tokens are concatenated (special ones too, without spaces around them); then the
+    /// text is cleaned when `clean_up_tokenization_spaces` is set.
+    /// </summary>
+    public string Decode(IReadOnlyList<int> ids, bool skipSpecialTokens)
+    {
+        var text = new StringBuilder();
+        int kept = 0;
+        foreach (var id in ids)
+        {
+            if (skipSpecialTokens && IsSpecial(id)) continue;
+            var piece = Piece(id);
+            text.Append(kept++ == 0 ? piece.Replace(Metaspace, "") : piece.Replace(Metaspace, " "));
+        }
+        return _cleanUpSpaces ? MaskMarkers.CleanUpSpaces(text.ToString()) : text.ToString();
     }
 
     string Piece(int id) => id switch
     {
-        Unk => "<unk>",
-        _ when id == MaskId => " <mask>",
+        Bos => "<s>", Pad => "<pad>", Eos => "</s>", Unk => "<unk>",
+        _ when id == MaskId => MaskToken,
         _ => _pieces[id - FairseqOffset],
     };
 }

@@ -1,0 +1,153 @@
+using Service.Inference.Generation;
+using Service.Tests.Support;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Service.Tests.Inference.Generation;
+
+public sealed class SamplerTests
+{
+    static Tensor Logits(params double[] probabilities) => torch.tensor(probabilities.Select(p => Math.Log(p)).ToArray());
+
+    static int[] Kept(Tensor filtered) =>
+        [.. filtered.data<double>().ToArray().Select((v, i) => (v, i)).Where(x => !double.IsNegativeInfinity(x.v)).Select(x => x.i)];
+
+    [Theory]
+    [InlineData(0.5, new[] { 0 })]
+    [InlineData(0.75, new[] { 0, 1 })]
+    [InlineData(0.8, new[] { 0, 1 })]       // 0.5 + 0.3 reaches 0.8 exactly: no third token
+    [InlineData(0.81, new[] { 0, 1, 2 })]
+    [InlineData(1.0, new[] { 0, 1, 2, 3 })]
+    public void Top_p_keeps_the_smallest_set_whose_mass_reaches_p(double p, int[] expected)
+    {
+        using var scope = torch.NewDisposeScope();
+        Assert.Equal(expected, Kept(Sampler.TopP(Logits(0.3, 0.5, 0.05, 0.15).index_select(0, torch.tensor(new long[] { 1, 0, 3, 2 })), p)));
+    }
+
+    [Fact]
+    public void Top_p_admits_every_token_tied_with_the_last_one_whatever_their_order()
+    {
+        using var scope = torch.NewDisposeScope();
+        Assert.Equal([0, 1, 2, 3], Kept(Sampler.TopP(Logits(0.4, 0.2, 0.2, 0.2), 0.5)));
+        Assert.Equal([0, 1, 2, 3], Kept(Sampler.TopP(Logits(0.2, 0.2, 0.4, 0.2), 0.5)));
+        Assert.Equal([2], Kept(Sampler.TopP(Logits(0.2, 0.2, 0.4, 0.2), 0.4)));
+    }
+
+    [Fact]
+    public void Top_k_keeps_the_k_best_and_their_ties()
+    {
+        using var scope = torch.NewDisposeScope();
+        Assert.Equal([1, 3], Kept(Sampler.TopK(Logits(0.1, 0.4, 0.1, 0.4), 1)));
+        Assert.Equal([1, 2], Kept(Sampler.TopK(Logits(0.1, 0.4, 0.3, 0.2), 2)));
+    }
+
+    [Fact]
+    public void Temperature_divides_the_logits()
+    {
+        using var scope = torch.NewDisposeScope();
+        var scaled = Sampler.Temperature(torch.tensor(new[] { 2.0, -1.0, 0.5 }), 0.5).data<double>().ToArray();
+        Assert.Equal([4.0, -2.0, 1.0], scaled);
+    }
+
+    [Fact]
+    public void Repetition_penalty_shrinks_positive_and_grows_negative_logits_of_seen_tokens()
+    {
+        using var scope = torch.NewDisposeScope();
+        var penalised = Sampler.RepetitionPenalty(torch.tensor(new[] { 2.0, -2.0, 1.0 }), [0, 1, 0], 2.0).data<double>().ToArray();
+        Assert.Equal([1.0, -4.0, 1.0], penalised);
+    }
+
+    [Fact]
+    public void Temperature_zero_is_greedy_and_ignores_the_generator()
+    {
+        using var scope = torch.NewDisposeScope();
+        var greedy = new SamplingParameters(Temperature: 0, TopP: 0.75);
+        using var g = Sampler.NewGenerator(null);
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.Equal(2, Sampler.Next(Logits(0.2, 0.3, 0.45, 0.05), greedy, [], g)));
+    }
+
+    [Fact]
+    public void A_seed_reproduces_the_draws()
+    {
+        using var scope = torch.NewDisposeScope();
+        var p = new SamplingParameters(Temperature: 1, TopP: 1, Seed: 42);
+        var logits = Logits(Enumerable.Repeat(1.0 / 50, 50).ToArray());
+        int[] Draws(long seed)
+        {
+            using var g = Sampler.NewGenerator(seed);
+            return [.. Enumerable.Range(0, 40).Select(_ => Sampler.Next(logits, p, [], g))];
+        }
+        Assert.Equal(Draws(42), Draws(42));
+        Assert.NotEqual(Draws(42), Draws(43));
+    }
+
+    [Theory]
+    [InlineData(1.0, 1.0, new[] { 0.5, 0.3, 0.15, 0.05 })]
+    [InlineData(1.0, 0.75, new[] { 0.625, 0.375, 0, 0 })]            // nucleus {0, 1}, renormalised
+    [InlineData(2.0, 1.0, new[] { 0.37900, 0.29357, 0.20758, 0.11985 })] // p^(1/2), renormalised
+    public void Draws_follow_the_filtered_distribution(double temperature, double topP, double[] expected)
+    {
+        using var scope = torch.NewDisposeScope();
+        const int draws = 20_000;
+        var p = new SamplingParameters(temperature, topP);
+        using var g = Sampler.NewGenerator(7);
+        var counts = new int[4];
+        var logits = Logits(0.5, 0.3, 0.15, 0.05);
+        for (int i = 0; i < draws; i++)
+        {
+            using var step = torch.NewDisposeScope();
+            counts[Sampler.Next(logits, p, [], g)]++;
+        }
+        // 4.5 standard deviations of a frequency over 20,000 draws is at most 0.016.
+        for (int i = 0; i < 4; i++)
+            Assert.InRange(counts[i] / (double)draws, expected[i] - 0.016, expected[i] + 0.016);
+    }
+
+    /// <summary>The nucleus by definition: sort by probability, admit until the mass reaches p, then every tie of the last.</summary>
+    static int[] NucleusByDefinition(float[] logits, double p)
+    {
+        double max = logits.Max();
+        var weights = logits.Select(l => Math.Exp(l - max)).ToArray();
+        double total = weights.Sum();
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ToArray();
+        double mass = 0;
+        float last = logits[order[^1]];
+        foreach (int i in order)
+        {
+            mass += weights[i] / total;
+            if (mass >= p - 1e-12) { last = logits[i]; break; }
+        }
+        return [.. Enumerable.Range(0, logits.Length).Where(i => logits[i] >= last)];
+    }
+
+    [Theory]
+    [InlineData(1.5, 0.75, ScalarType.Float32)] // peaked (Zipf 1.5): the nucleus lies within the first 1,024 ranks
+    [InlineData(1.0, 0.95, ScalarType.Float32)] // Zipf 1: most of the vocabulary, its threshold found in place
+    [InlineData(0.3, 0.75, ScalarType.Float32)] // nearly flat
+    [InlineData(0.3, 0.75, ScalarType.Float64)] // the sorting path, as on a GPU
+    public void Top_p_over_a_real_vocabulary_keeps_the_nucleus_by_definition(double zipf, double p, ScalarType dtype)
+    {
+        using var scope = torch.NewDisposeScope();
+        var random = new Random(5);
+        var ranks = Enumerable.Range(1, 151_936).OrderBy(_ => random.Next()).ToArray();
+        var row = ranks.Select(r => (float)(-zipf * Math.Log(r))).ToArray(); // probability ∝ rank^-zipf
+        for (int i = 0; i < 200; i++) row[random.Next(row.Length)] = row[random.Next(row.Length)]; // ties
+        var kept = Sampler.TopP(torch.tensor(row).to(dtype), p);
+        Assert.Equal(dtype, kept.dtype);
+        var expected = NucleusByDefinition(row, p);
+        var actual = kept.to(ScalarType.Float64).data<double>().ToArray().Select((v, i) => (v, i)).Where(x => !double.IsNegativeInfinity(x.v)).Select(x => x.i).ToArray();
+        // Equal up to the boundary token, which float32 and float64 probabilities may place on either side.
+        Assert.InRange(actual.Length, expected.Length - 2, expected.Length + 2);
+        Assert.True(actual.Intersect(expected).Count() >= Math.Min(actual.Length, expected.Length) - 2);
+    }
+
+    [Fact]
+    public void Half_precision_logits_are_sampled_in_float32_on_their_device()
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = Logits(0.2, 0.3, 0.45, 0.05).to(ScalarType.BFloat16);
+        using var g = Sampler.NewGenerator(1, logits.device);
+        Assert.Equal(2, Sampler.Next(logits, new SamplingParameters(0, 1), [], g));
+        Assert.InRange(Sampler.Next(logits, new SamplingParameters(1, 0.7), [], g), 1, 2);
+    }
+}
