@@ -40,4 +40,4 @@ public sealed record DetokenizeRequest
 
 [Description("The text of the token ids.")]
 public sealed record DetokenizeResponse(
-    [property: JsonPropertyName("prompt"), Description("The decoded text: special tokens dropped (the fill-mask model keeps its mask token), as replies and fill-mask sequences are decoded.")] string Prompt);
+    [property: JsonPropertyName("prompt"), Description("The decoded text: the chat model drops special tokens as in replies; the fill-mask model keeps them (Hugging Face's decode default).")] string Prompt);

@@ -52,7 +52,7 @@ public static class ChatModelLoader
             // Fail at load, not on the first request, when the template uses what this engine lacks.
             format.Build(new Conversation(null, [], "Hello."));
         }
-        catch (Hosting.InferenceException e) when (e.Kind != Hosting.InferenceErrorKind.Validation)
+        catch (InferenceException e) when (e.Kind != InferenceErrorKind.Invalid)
         {
             throw new CheckpointException(e.Message);
         }

@@ -46,12 +46,12 @@ public sealed class FillMaskService(ModelHost host, FillMaskBatcher batcher, IOp
         return new TokenizedText(addSpecialTokens ? ids : ids[1..^1], bundle.MaxSequenceLength);
     }
 
-    /// <summary>`/detokenize` for the fill-mask model: Hugging Face's decode (special tokens dropped except masks, spaces cleaned up).</summary>
+    /// <summary>`/detokenize` for the fill-mask model: Hugging Face's `decode(ids)` with its default, special tokens kept (as vLLM's /detokenize).</summary>
     public string Detokenize(IReadOnlyList<int>? tokens)
     {
         var bundle = Bundle();
         TokenRequests.CheckIds(tokens, bundle.Tokenizer.VocabSize);
-        return bundle.Tokenizer.Decode(tokens!);
+        return bundle.Tokenizer.Decode(tokens!, skipSpecialTokens: false);
     }
 
     MaskedLmBundle Bundle() => host.Models.FillMaskModel

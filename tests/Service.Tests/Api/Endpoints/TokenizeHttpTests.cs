@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Service.Contracts;
-using Service.Tests.Chat;
 using Service.Tests.Support;
 
 namespace Service.Tests.Api.Endpoints;
@@ -96,12 +95,12 @@ public sealed class TokenizeHttpTests : IClassFixture<TokenizeHttpTests.TwoModel
     }
 
     [Fact]
-    public async Task Fill_mask_detokenize_keeps_the_mask_and_drops_CLS_and_SEP()
+    public async Task Fill_mask_detokenize_is_HFs_decode_with_special_tokens_kept()
     {
         var c = Fixtures.Expected(FillMaskModel).Cases[0];
         var response = await _client.PostAsJsonAsync("/detokenize", new { model = FillMaskModel, tokens = c.InputIds });
         var text = (await response.Content.ReadFromJsonAsync<DetokenizeResponse>())!.Prompt;
-        Assert.Equal(c.Text, text, ignoreCase: true);
+        Assert.Equal($"[CLS] {c.Text} [SEP]", text, ignoreCase: true);
     }
 
     public static TheoryData<string, object, string> BadRequests => new()

@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using Service.Contracts;
 using Service.Inference.Chat;
 using Service.Inference.Checkpoints;
-using Service.Tests.Chat;
+using Service.Tests.Api.Endpoints;
 using Service.Tests.Support;
 using TorchSharp;
 

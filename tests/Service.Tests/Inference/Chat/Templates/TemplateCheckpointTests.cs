@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Service.Inference.Chat;
 using Service.Inference.Chat.Templates;
-using Service.Tests.Chat;
+using Service.Tests.Support;
 using TorchSharp;
 
 namespace Service.Tests.Inference.Chat.Templates;

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Service.Inference.Chat;
 using Service.Inference.Chat.Templates;
 using Service.Inference.Tokenization; // ByteLevelBpeTokenizer moves here (issue 10)
-using Service.Inference.Hosting;
+using Service.Inference;
 
 namespace Service.Tests.Inference.Chat.Templates;
 
@@ -128,7 +128,7 @@ public sealed class TemplatePromptFormatTests
             "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}", null);
         var format = new TemplatePromptFormat(template, []);
         var e = Assert.Throws<InferenceException>(() => format.Build(new Conversation("Be kind.", [], "hi")));
-        Assert.Equal(InferenceErrorKind.Validation, e.Kind);
+        Assert.Equal(InferenceErrorKind.Invalid, e.Kind);
         Assert.Equal("messages", e.Parameter);
         Assert.Contains("System role not supported", e.Message);
     }
