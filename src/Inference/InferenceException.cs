@@ -21,6 +21,8 @@ public enum InferenceErrorKind
     Timeout,
     /// <summary>The vector cache cannot be written (read-only, missing or full disk).</summary>
     Storage,
+    /// <summary>The request conflicts with a configured limit or the resource's state (e.g. Projection:MaxLanguages).</summary>
+    Conflict,
     /// <summary>The model failed while computing.</summary>
     Backend,
 }

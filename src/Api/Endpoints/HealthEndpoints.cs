@@ -17,10 +17,14 @@ public static class HealthEndpoints
         return app;
     }
 
-    static Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>> Ready(ModelHost host)
+    // Stopping counts from ApplicationStopping, before the server closes its port, so that a load
+    // balancer polling readiness takes the replica out while it still answers (see Host:StopDelaySeconds).
+    static Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>> Ready(ModelHost host, IHostApplicationLifetime lifetime)
     {
-        var status = new HealthStatus(host.State.ToString().ToLowerInvariant(), host.StatusDetail);
-        return host.State == HostState.Ready
+        var status = lifetime.ApplicationStopping.IsCancellationRequested
+            ? new HealthStatus("stopping", "the service is shutting down; send requests to another replica")
+            : new HealthStatus(host.State.ToString().ToLowerInvariant(), host.StatusDetail);
+        return host.State == HostState.Ready && !lifetime.ApplicationStopping.IsCancellationRequested
             ? TypedResults.Ok(status)
             : TypedResults.Json(status, statusCode: StatusCodes.Status503ServiceUnavailable);
     }

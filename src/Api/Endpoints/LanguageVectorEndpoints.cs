@@ -19,6 +19,7 @@ public static class LanguageVectorEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{language}", Put).WithName("PutLanguageVectors")
             .WithSummary("Compute and store a language's vectors from sentences (replaces earlier ones)")
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         group.MapDelete("/{language}", Delete).WithName("DeleteLanguageVectors").WithSummary("Remove a language's vectors")

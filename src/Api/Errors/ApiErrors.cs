@@ -23,6 +23,7 @@ public static class ApiErrors
         InferenceErrorKind.NotReady => StatusCodes.Status503ServiceUnavailable,
         InferenceErrorKind.Timeout => StatusCodes.Status504GatewayTimeout,
         InferenceErrorKind.Storage => StatusCodes.Status507InsufficientStorage,
+        InferenceErrorKind.Conflict => StatusCodes.Status409Conflict,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -31,6 +32,7 @@ public static class ApiErrors
         400 => "The request is invalid",
         401 => "An API key is required",
         404 => "Not found",
+        409 => "The request conflicts with a limit",
         413 => "The request body is too large",
         415 => "Unsupported media type",
         429 => "Too many requests",

@@ -57,8 +57,14 @@ public static class InferenceRegistration
         services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
 }
 
-/// <summary>Starts loading at start-up (without blocking it) and drains the queue at shutdown.</summary>
-sealed class ModelHostLifetime(ModelHost host) : IHostedService
+/// <summary>
+/// Starts loading at start-up (without blocking it) and drains the queue at shutdown. A drain that
+/// outlasts the shutdown timeout is abandoned with a warning (queued jobs answered 503), never left to
+/// escape as a TaskCanceledException that would abort the process. `Host:StopDelaySeconds` keeps the
+/// server accepting for a while after stopping begins, with readiness already 503, so that a load
+/// balancer stops sending before the port closes.
+/// </summary>
+sealed class ModelHostLifetime(ModelHost host, IConfiguration configuration, ILogger<ModelHostLifetime> log) : IHostedLifecycleService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -66,5 +72,35 @@ sealed class ModelHostLifetime(ModelHost host) : IHostedService
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => host.StopAsync().WaitAsync(cancellationToken);
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        double delay = configuration.GetValue("Host:StopDelaySeconds", 0.0);
+        if (delay <= 0) return;
+        log.LogInformation("Stopping: readiness answers 503; waiting {Seconds} s before closing the port", delay);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(delay), cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // the shutdown timeout is shorter than the delay: go on stopping
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await host.StopAsync().WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            log.LogWarning("The model queue did not drain within the shutdown timeout; {Queued} waiting jobs are answered 503", host.QueueLength);
+            host.Abandon();
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -28,9 +28,10 @@ public static class Security
                 "Security:RateLimit:TokensPerPeriod and PeriodSeconds must be positive when TokenLimit is set.")
             .ValidateOnStart();
         services.AddSingleton(sp => new ApiKeys(sp.GetRequiredService<IOptions<SecurityOptions>>().Value.ApiKeys));
+        services.AddSingleton(sp => new FailedKeyLimiter(sp.GetRequiredService<IOptions<SecurityOptions>>().Value.FailedKeyLimit));
 
-        // Kestrel enforces the limit while reading (also for chunked bodies); RequestBodyLimit below
-        // refuses a declared Content-Length early and applies the limit on servers without Kestrel's feature.
+        // Kestrel's own limit stays as a backstop; the body-limit step below lifts it per request and
+        // enforces the limit itself, so that it can read the rest of an oversize body before answering.
         services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<SecurityOptions>>((kestrel, security) =>
             kestrel.Limits.MaxRequestBodySize = security.Value.MaxRequestBodyBytes);
 
@@ -73,27 +74,34 @@ public static class Security
         });
     }
 
-    /// <summary>Order: client address, CORS (answers preflights), API key, rate limit, body limit.</summary>
+    /// <summary>Order: client address, CORS (answers preflights), API key (with its failure limit), rate limit, body limit.</summary>
     public static void UseServiceSecurity(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value;
         var keys = app.Services.GetRequiredService<ApiKeys>();
+        var failures = app.Services.GetRequiredService<FailedKeyLimiter>();
         if (options.TrustForwardedFor) app.UseForwardedHeaders();
         app.UseCors();
         app.Use((context, next) =>
         {
-            if (keys.Enabled && !IsPublic(context.Request.Path, options)) context.User = keys.Authenticate(context.Request.Headers.Authorization);
+            if (keys.Enabled && !IsPublic(context.Request.Path, options))
+            {
+                var address = $"ip:{context.Connection.RemoteIpAddress}";
+                failures.ThrowIfExhausted(address); // before the key is checked: a guesser learns nothing more
+                try
+                {
+                    context.User = keys.Authenticate(context.Request.Headers.Authorization);
+                }
+                catch (ApiRejection e) when (e.Status == StatusCodes.Status401Unauthorized)
+                {
+                    failures.Count(address);
+                    throw;
+                }
+            }
             return next(context);
         });
         app.UseRateLimiter();
-        app.Use((context, next) =>
-        {
-            if (context.Request.ContentLength > options.MaxRequestBodyBytes)
-                throw new BadHttpRequestException($"Request body too large: at most {options.MaxRequestBodyBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
-            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-                limit.MaxRequestBodySize = options.MaxRequestBodyBytes;
-            return next(context);
-        });
+        app.Use((context, next) => RequestBodyLimit.Apply(context, next, options));
     }
 
     /// <summary>Paths that answer without a key and are not rate limited.</summary>
@@ -105,6 +113,32 @@ public static class Security
     /// <summary>Rate-limit partition: the API key's name, else the client address.</summary>
     static string Client(HttpContext context) =>
         context.User.Identity is { IsAuthenticated: true, Name: { } key } ? key : $"ip:{context.Connection.RemoteIpAddress}";
+}
+
+/// <summary>Counts requests with a wrong or missing API key per client address (`Security:FailedKeyLimit`).</summary>
+public sealed class FailedKeyLimiter(RateLimitOptions bucket)
+{
+    readonly PartitionedRateLimiter<string>? _limiter = bucket.TokenLimit <= 0 ? null : PartitionedRateLimiter.Create<string, string>(
+        client => RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = bucket.TokenLimit,
+            TokensPerPeriod = Math.Max(1, bucket.TokensPerPeriod),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(bucket.PeriodSeconds > 0 ? bucket.PeriodSeconds : 60),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    public void ThrowIfExhausted(string client)
+    {
+        if (_limiter?.GetStatistics(client) is { CurrentAvailablePermits: <= 0 })
+            throw new ApiRejection(StatusCodes.Status429TooManyRequests,
+                $"Too many requests with a wrong or missing API key from this client ({bucket.TokenLimit} per {bucket.PeriodSeconds:0.###} s); retry after the time in Retry-After.")
+            {
+                RetryAfter = TimeSpan.FromSeconds(bucket.PeriodSeconds / Math.Max(1, bucket.TokensPerPeriod)),
+            };
+    }
+
+    public void Count(string client) => _limiter?.AttemptAcquire(client).Dispose();
 }
 
 /// <summary>

@@ -25,6 +25,20 @@ public sealed class SecurityOptions
     public bool TrustForwardedFor { get; set; }
 
     public RateLimitOptions RateLimit { get; set; } = new();
+
+    /// <summary>
+    /// A token bucket per client address for requests with a wrong or missing API key (only when keys
+    /// are set): once empty, the client gets 429 without its key being checked, so keys cannot be guessed
+    /// at speed. 0 turns it off.
+    /// </summary>
+    public RateLimitOptions FailedKeyLimit { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 10, PeriodSeconds = 60 };
+
+    /// <summary>
+    /// Of a body over <see cref="MaxRequestBodyBytes"/>, up to this many bytes are read and discarded
+    /// before the 413 is sent and the connection closed, so that clients that send the whole body
+    /// before reading (Python's urllib) receive the 413 instead of a connection reset.
+    /// </summary>
+    public long MaxDiscardedBodyBytes { get; set; } = 64L * 1024 * 1024;
 }
 
 /// <summary>`Security:RateLimit:*`: a token bucket per API key (per client address when keys are off).</summary>

@@ -29,10 +29,10 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
     public ChatBundle Bundle => bundle;
     public ChatOptions Options => options;
 
-    public PreparedChat Prepare(ChatQuery query)
+    public PreparedChat Prepare(ChatQuery query, CancellationToken cancellation = default)
     {
         var sampling = Sampling(query);
-        var (conversation, prompt) = BuildPrompt(query.Messages);
+        var (conversation, prompt) = BuildPrompt(query.Messages, cancellation);
         int context = bundle.Model.MaxSequenceLength;
         int maxTokens = query.MaxTokens ?? options.MaxTokens;
         if (maxTokens < 1)
@@ -47,12 +47,13 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
     /// The prompt a conversation becomes: the default system message when it sends none, the prompt
     /// format, and the input budget (oldest turns dropped). `/tokenize` shows exactly this.
     /// </summary>
-    public (Conversation Conversation, ChatPrompt Prompt) BuildPrompt(IReadOnlyList<ChatMessage> messages)
+    public (Conversation Conversation, ChatPrompt Prompt) BuildPrompt(IReadOnlyList<ChatMessage> messages, CancellationToken cancellation = default)
     {
+        ChatPromptBuilder.CheckSize(messages, options);
         var conversation = Conversation.From(messages);
         if (conversation.System is null && !string.IsNullOrEmpty(bundle.DefaultSystem)) conversation = conversation with { System = bundle.DefaultSystem };
         int budget = Math.Min(options.MaxInputTokens, bundle.Model.MaxSequenceLength - 1);
-        return (conversation, ChatPromptBuilder.Build(conversation, bundle.Format, bundle.Tokenizer, budget));
+        return (conversation, ChatPromptBuilder.Build(conversation, bundle.Format, bundle.Tokenizer, budget, cancellation));
     }
 
     /// <summary>

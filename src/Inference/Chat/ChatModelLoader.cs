@@ -22,7 +22,7 @@ public static class ChatModelLoader
         };
     }
 
-    /// <summary>ChatGLM's SentencePiece `ice_text.model`, or a byte-level BPE `tokenizer.json` (Qwen2, Llama 3).</summary>
+    /// <summary>ChatGLM's SentencePiece `ice_text.model`, or a Hugging Face `tokenizer.json` (Qwen2, Llama 2/3, Gemma, Yi, InternLM2, ...).</summary>
     static IChatTokenizer LoadTokenizer(CheckpointDirectory checkpoint)
     {
         var config = checkpoint.Has("tokenizer_config.json") ? checkpoint.File("tokenizer_config.json") : null;
@@ -33,8 +33,8 @@ public static class ChatModelLoader
             return ChatGlmTokenizer.Load(checkpoint.File("ice_text.model"), config);
         }
         if (!checkpoint.Has("tokenizer.json"))
-            throw new CheckpointException($"{checkpoint.Path} has no tokenizer.json; chat models need a byte-level BPE tokenizer.json (Qwen2, Llama 3).");
-        return ByteLevelBpeTokenizer.Load(checkpoint.File("tokenizer.json"), config);
+            throw new CheckpointException($"{checkpoint.Path} has no tokenizer.json; chat models need a Hugging Face tokenizer.json (BPE model).");
+        return HuggingFaceChatTokenizer.Load(checkpoint.File("tokenizer.json"), config);
     }
 
     /// <summary>

@@ -27,6 +27,10 @@ public sealed class ChatOptions
     /// <summary>Prompt budget in tokens; older turns are dropped to fit.</summary>
     [Range(1, int.MaxValue)]
     public int MaxInputTokens { get; set; } = 1536;
+    /// <summary>Most messages a request may send (checked before anything is tokenized; 400 beyond). 0 = no limit.</summary>
+    public int MaxMessages { get; set; } = 1000;
+    /// <summary>Most characters all messages together may hold (checked before anything is tokenized; 400 beyond). 0 = no limit.</summary>
+    public int MaxCharacters { get; set; } = 100_000;
     /// <summary>Stop strings one request may send (OpenAI allows 4).</summary>
     [Range(0, 64)]
     public int MaxStopStrings { get; set; } = 4;

@@ -51,7 +51,7 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
         var messages = Messages(input.Messages);
         CheckSampling(input, engine.Options.MaxStopStrings);
         var prepared = engine.Prepare(new ChatQuery(messages, input.Temperature, input.TopP, input.MaxTokens, input.Stop,
-            input.Seed, input.TopK, input.RepetitionPenalty));
+            input.Seed, input.TopK, input.RepetitionPenalty), cancellation);
 
         var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         Action<string> onDelta = streaming ? delta => deltas.Writer.TryWrite(delta) : _ => { };

@@ -31,6 +31,7 @@ public sealed class LoadedModels : IDisposable
 
     public void Dispose()
     {
+        Projection.Dispose();
         Probed.Model.Dispose();
         Chat?.Bundle.Model.Dispose();
     }

@@ -97,10 +97,27 @@ public sealed class ModelHost : IDisposable
         return _stopped.Task;
     }
 
+    /// <summary>
+    /// Gives up on the drain (the shutdown timeout passed): jobs still queued are answered NotReady
+    /// instead of run; the job running now finishes (tensor work cannot be interrupted safely).
+    /// </summary>
+    public void Abandon()
+    {
+        _abandoned = true;
+        _queue.Writer.TryComplete();
+    }
+
+    volatile bool _abandoned;
+
+    /// <summary>How long <see cref="Dispose"/> waits for the running job after <see cref="Abandon"/>.</summary>
+    static readonly TimeSpan AbandonedJoin = TimeSpan.FromSeconds(5);
+
     public void Dispose()
     {
         _queue.Writer.TryComplete();
-        if (_thread.IsAlive && Thread.CurrentThread != _thread) _thread.Join();
+        if (!_thread.IsAlive || Thread.CurrentThread == _thread) return;
+        if (_abandoned) _thread.Join(AbandonedJoin); // a background thread: the process may end without it
+        else _thread.Join();
     }
 
     InferenceException NotReady() => new(InferenceErrorKind.NotReady,
@@ -118,7 +135,10 @@ public sealed class ModelHost : IDisposable
         try
         {
             foreach (var job in _queue.Reader.ReadAllAsync().ToBlockingEnumerable())
-                job.Execute(_models!);
+            {
+                if (_abandoned) job.Abandon();
+                else job.Execute(_models!);
+            }
         }
         finally
         {
@@ -156,6 +176,7 @@ public sealed class ModelHost : IDisposable
     interface IJob
     {
         void Execute(LoadedModels models);
+        void Abandon();
     }
 
     sealed class Job<T> : IJob
@@ -172,6 +193,9 @@ public sealed class ModelHost : IDisposable
         }
 
         public Task<T> Result => _result.Task;
+
+        public void Abandon() => _result.TrySetException(new InferenceException(InferenceErrorKind.NotReady,
+            "The service stopped before this request could run; retry it (on another replica)."));
 
         public void Execute(LoadedModels models)
         {

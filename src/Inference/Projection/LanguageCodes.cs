@@ -17,6 +17,7 @@ public static partial class LanguageCodes
         return language.ToLowerInvariant();
     }
 
-    [GeneratedRegex("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+    // \z, not $: "$" also matches before a final line break, which would let "fr\n" name a cache file.
+    [GeneratedRegex(@"\A[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?\z")]
     private static partial Regex Tag();
 }

@@ -27,7 +27,8 @@ public sealed class LanguageVectorService(ModelHost host, IOptions<LanguageVecto
     {
         var code = LanguageCodes.Normalize(language);
         var checkedSentences = Sentences(sentences);
-        return await host.RunAsync(models => models.Projection.Compute(code, checkedSentences), cancellation);
+        // In turns of a few sentences, so that chat and fill-mask work interleaves with a long PUT.
+        return await LanguageVectorJobs.ComputeAsync(host, code, checkedSentences, cancellation);
     }
 
     public void Delete(string? language)

@@ -18,6 +18,15 @@ public sealed class ProjectionOptions
     public bool WarmUp { get; set; } = true;
     /// <summary>Languages the warm-up covers (English always); empty means every bundled corpus.</summary>
     public string[] Languages { get; set; } = [];
+    /// <summary>Most languages the cache may hold for one model; a PUT of one more answers 409. 0 = no limit.</summary>
+    public int MaxLanguages { get; set; } = 200;
+    /// <summary>
+    /// How often (seconds) the cache is re-scanned for files another replica changed or removed, besides
+    /// the file watcher (which misses events on network volumes). 0 turns both off.
+    /// </summary>
+    public double RescanSeconds { get; set; } = 2;
+    /// <summary>Also watch the cache directory for changes (faster than the re-scan where events arrive).</summary>
+    public bool WatchCache { get; set; } = true;
 }
 
 /// <summary>

@@ -17,7 +17,7 @@ public sealed record BloomBundle(string Name, BloomForCausalLM Model, IChatToken
     {
         if (!checkpoint.Has("tokenizer.json"))
             throw new CheckpointException($"{checkpoint.Path} has no tokenizer.json, which a BLOOM checkpoint needs.");
-        var tokenizer = ByteLevelBpeTokenizer.Load(checkpoint.File("tokenizer.json"),
+        var tokenizer = HuggingFaceChatTokenizer.Load(checkpoint.File("tokenizer.json"),
             checkpoint.Has("tokenizer_config.json") ? checkpoint.File("tokenizer_config.json") : null);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(checkpoint.Path)));
         return new BloomBundle(name, BloomLoader.Load(checkpoint, device, dtype), tokenizer, CheckpointFingerprint.Of(checkpoint));

@@ -1,5 +1,6 @@
 using Service.Inference;
 using Service.Inference.Chat;
+using Service.Inference.Tokenization;
 using Service.Inference.Hosting;
 using Service.Tests.Support;
 
@@ -54,7 +55,7 @@ public sealed class PromptFormatTests
     [Fact]
     public void ChatMl_ids_equal_the_reference_and_typed_special_text_is_not_a_special_token()
     {
-        var tokenizer = ByteLevelBpeTokenizer.Load(Path.Combine(ChatFixtures.Dir(ChatFixtures.Qwen2), "tokenizer.json"), null);
+        var tokenizer = HuggingFaceChatTokenizer.Load(Path.Combine(ChatFixtures.Dir(ChatFixtures.Qwen2), "tokenizer.json"), null);
         var conversation = Conversation.From([S("You are kind."), U("Hello"), A("Hi, how are you?"), U("I feel sad <|im_end|>")]);
         var ids = PromptFormats.Get("chatml").Build(conversation).Ids(tokenizer, tokenizerSpecials: false);
         Assert.Equal(ChatFixtures.TokenizerExpected().ChatMlIds, ids);

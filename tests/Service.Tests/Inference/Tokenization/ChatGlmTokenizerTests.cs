@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Service.Inference.Chat;
+using Service.Inference.Tokenization;
 using Service.Tests.Support;
 using TorchSharp;
 

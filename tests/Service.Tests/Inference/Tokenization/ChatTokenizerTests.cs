@@ -1,5 +1,6 @@
 using System.Text;
 using Service.Inference.Chat;
+using Service.Inference.Tokenization;
 using Service.Tests.Support;
 
 namespace Service.Tests.Inference.Tokenization;
@@ -7,7 +8,7 @@ namespace Service.Tests.Inference.Tokenization;
 /// <summary>The byte-level BPE of the Qwen2 fixture against ids from generate.py's own BPE implementation.</summary>
 public sealed class ChatTokenizerTests
 {
-    static ByteLevelBpeTokenizer Load() => ByteLevelBpeTokenizer.Load(
+    static HuggingFaceChatTokenizer Load() => HuggingFaceChatTokenizer.Load(
         Path.Combine(ChatFixtures.Dir(ChatFixtures.Qwen2), "tokenizer.json"), Path.Combine(ChatFixtures.Dir(ChatFixtures.Qwen2), "tokenizer_config.json"));
 
     [Fact]

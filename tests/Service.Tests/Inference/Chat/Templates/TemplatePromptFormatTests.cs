@@ -3,6 +3,7 @@ using Service.Inference.Chat;
 using Service.Inference.Chat.Templates;
 using Service.Inference.Tokenization; // ByteLevelBpeTokenizer moves here (issue 10)
 using Service.Inference;
+using Service.Inference.Hosting;
 
 namespace Service.Tests.Inference.Chat.Templates;
 
@@ -17,7 +18,7 @@ public sealed class TemplatePromptFormatTests
         var directory = TemplateOracle.RealTokenizers().Single(t => t.Name == model).Directory;
         var config = TemplateOracle.TokenizerConfig(directory);
         var tokenizerJson = Path.Combine(directory, "tokenizer.json");
-        var tokenizer = ByteLevelBpeTokenizer.Load(tokenizerJson, Path.Combine(directory, "tokenizer_config.json"));
+        var tokenizer = HuggingFaceChatTokenizer.Load(tokenizerJson, Path.Combine(directory, "tokenizer_config.json"));
         var template = ChatTemplate.Create(config.GetProperty("chat_template").GetString()!, config);
         return (TemplatePromptFormat.For(template, tokenizer, AddedTokens.Read(tokenizerJson)), tokenizer, directory);
     }

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Service.Inference.Chat;
+namespace Service.Inference.Tokenization;
 
 /// <summary>
 /// The demo model's tokenizer: one id per UTF-8 byte (0-255), so any text in any script round-trips,
@@ -14,6 +14,7 @@ public sealed class ByteTokenizer : IChatTokenizer
         _special = specialTokens.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => 256 + x.i);
 
     public int VocabSize => 256 + _special.Count;
+    public IReadOnlyCollection<string> SpecialTokens => _special.Keys;
     public int? BeginningOfSequenceId => null;
     public int? EndOfSequenceId => null;
 

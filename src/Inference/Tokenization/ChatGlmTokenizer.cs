@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 using Service.Inference.Checkpoints;
 
-namespace Service.Inference.Chat;
+namespace Service.Inference.Tokenization;
 
 /// <summary>
 /// ChatGLM-6B's tokenizer: the SentencePiece model `ice_text.model` behind ChatGLM's preprocessing
@@ -23,6 +23,7 @@ public sealed partial class ChatGlmTokenizer : IChatTokenizer
     readonly Dictionary<int, string> _special = []; // model id -> special token
 
     public int? BeginningOfSequenceId => null;
+    public IReadOnlyCollection<string> SpecialTokens => _special.Values;
     public int? EndOfSequenceId { get; }
     /// <summary>ChatGLMTokenizer.build_inputs_with_special_tokens: [gMASK] then &lt;sop&gt;.</summary>
     public IReadOnlyList<int> EndOfPromptIds { get; }
