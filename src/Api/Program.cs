@@ -24,6 +24,7 @@ app.UseRequestTimeouts();
 app.UseApiDocumentation();
 app.MapHealthEndpoints();
 app.MapV1Endpoints();
+app.MapTokenizeEndpoints();
 await app.RunAsync();
 return 0;
 

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Service.Contracts;
 
-[Description("An OpenAI-compatible chat completion request. Omitted sampling fields take the service's defaults (SoulChat's: temperature 0.95, top_p 0.75, max_tokens 512).")]
+[Description("An OpenAI-compatible chat completion request. Omitted sampling fields take Chat:* configuration, else the checkpoint's generation_config.json, else SoulChat's values (temperature 0.95, top_p 0.75); max_tokens defaults to 512.")]
 public sealed record ChatCompletionRequest
 {
     [JsonPropertyName("model"), Description("The chat model's id, as GET /v1/models lists it.")]
@@ -12,10 +12,10 @@ public sealed record ChatCompletionRequest
     [JsonPropertyName("messages"), Description("The conversation: an optional system message, then user and assistant turns, ending with a user message.")]
     public IReadOnlyList<ChatCompletionMessage>? Messages { get; init; }
 
-    [JsonPropertyName("temperature"), Description("0 to 2; 0 means greedy (always the most likely token). Default 0.95.")]
+    [JsonPropertyName("temperature"), Description("0 to 2; 0 means greedy (always the most likely token). Default: Chat:Temperature, generation_config.json, else 0.95.")]
     public double? Temperature { get; init; }
 
-    [JsonPropertyName("top_p"), Description("Nucleus sampling: draw from the smallest set of tokens whose probability reaches top_p. Default 0.75.")]
+    [JsonPropertyName("top_p"), Description("Nucleus sampling: draw from the smallest set of tokens whose probability reaches top_p. Default: Chat:TopP, generation_config.json, else 0.75.")]
     public double? TopP { get; init; }
 
     [JsonPropertyName("max_tokens"), Description("Most tokens to generate (default 512). Deprecated by OpenAI in favour of max_completion_tokens; both are read.")]
@@ -42,10 +42,10 @@ public sealed record ChatCompletionRequest
     [JsonPropertyName("user"), Description("An opaque end-user id; accepted and never logged.")]
     public string? User { get; init; }
 
-    [JsonPropertyName("top_k"), Description("Extension: sample only among the k most likely tokens (0 or absent = off).")]
+    [JsonPropertyName("top_k"), Description("Extension: sample only among the k most likely tokens (0 = off; absent: Chat:TopK, generation_config.json, else off).")]
     public int? TopK { get; init; }
 
-    [JsonPropertyName("repetition_penalty"), Description("Extension: CTRL-style penalty on tokens already seen (1 = off, e.g. 1.1).")]
+    [JsonPropertyName("repetition_penalty"), Description("Extension: CTRL-style penalty on tokens already seen (1 = off, e.g. 1.1; absent: Chat:RepetitionPenalty, generation_config.json, else off).")]
     public double? RepetitionPenalty { get; init; }
 }
 

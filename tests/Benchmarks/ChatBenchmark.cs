@@ -342,9 +342,9 @@ public static class ChatBenchmark
             var last = torch.randn(h, dtype: dtype);
             Stage("LM head at the last position (tied embeddings)", 2.0 * h * c.VocabSize, f * h * c.VocabSize, 1, () => model.Logits(last));
             var logits = torch.randn(c.VocabSize, dtype: dtype);
-            var sampling = new SamplingParameters(chat.Options.Temperature, chat.Options.TopP, Seed: 1);
+            var sampling = chat.Sampling(new ChatQuery([], Seed: 1));
             using var generator = Sampler.NewGenerator(1);
-            Stage($"sampling (temperature {chat.Options.Temperature}, top-p {chat.Options.TopP}) over the vocabulary", 0, 0, 1, () => Sampler.Next(logits, sampling, [], generator));
+            Stage($"sampling (temperature {sampling.Temperature}, top-p {sampling.TopP}) over the vocabulary", 0, 0, 1, () => Sampler.Next(logits, sampling, [], generator));
             return stages;
         }
 

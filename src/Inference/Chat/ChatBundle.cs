@@ -7,4 +7,7 @@ public sealed record ChatBundle(string Name, bool IsDemo, ICausalLanguageModel M
 {
     /// <summary>The system message of requests that send none (`Models:Chat:SystemPrompt`), or null.</summary>
     public string? DefaultSystem { get; init; }
+
+    /// <summary>The checkpoint's `generation_config.json` sampling values (none for the demo).</summary>
+    public GenerationDefaults GenerationDefaults { get; init; } = GenerationDefaults.None;
 }

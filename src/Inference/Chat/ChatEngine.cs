@@ -32,11 +32,8 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
     public PreparedChat Prepare(ChatQuery query, CancellationToken cancellation = default)
     {
         var sampling = Sampling(query);
-        ChatPromptBuilder.CheckSize(query.Messages, options);
-        var conversation = Conversation.From(query.Messages);
-        if (conversation.System is null && !string.IsNullOrEmpty(bundle.DefaultSystem)) conversation = conversation with { System = bundle.DefaultSystem };
+        var (conversation, prompt) = BuildPrompt(query.Messages, cancellation);
         int context = bundle.Model.MaxSequenceLength;
-        var prompt = ChatPromptBuilder.Build(conversation, bundle.Format, bundle.Tokenizer, Math.Min(options.MaxInputTokens, context - 1), cancellation);
         int maxTokens = query.MaxTokens ?? options.MaxTokens;
         if (maxTokens < 1)
             throw InferenceException.Invalid($"max_tokens must be at least 1; it was {maxTokens}.", "max_tokens");
@@ -46,7 +43,32 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
         return new PreparedChat(generation, prompt.DroppedTurns, _safety.Assess(conversation));
     }
 
-    /// <summary>Defaults for what the request left out; <see cref="ChatService"/> has checked the request's values.</summary>
-    SamplingParameters Sampling(ChatQuery q) =>
-        new(q.Temperature ?? options.Temperature, q.TopP ?? options.TopP, q.TopK is 0 ? null : q.TopK, q.RepetitionPenalty ?? 1.0, q.Seed);
+    /// <summary>
+    /// The prompt a conversation becomes: the default system message when it sends none, the prompt
+    /// format, and the input budget (oldest turns dropped). `/tokenize` shows exactly this.
+    /// </summary>
+    public (Conversation Conversation, ChatPrompt Prompt) BuildPrompt(IReadOnlyList<ChatMessage> messages, CancellationToken cancellation = default)
+    {
+        ChatPromptBuilder.CheckSize(messages, options);
+        var conversation = Conversation.From(messages);
+        if (conversation.System is null && !string.IsNullOrEmpty(bundle.DefaultSystem)) conversation = conversation with { System = bundle.DefaultSystem };
+        int budget = Math.Min(options.MaxInputTokens, bundle.Model.MaxSequenceLength - 1);
+        return (conversation, ChatPromptBuilder.Build(conversation, bundle.Format, bundle.Tokenizer, budget, cancellation));
+    }
+
+    /// <summary>
+    /// Each sampling value from the first that sets it: the request, then `Chat:*`, then the checkpoint's
+    /// generation_config.json (as vLLM applies it), then SoulChat's values (top-k and the repetition
+    /// penalty off). <see cref="ChatService"/> has checked the request's values.
+    /// </summary>
+    public SamplingParameters Sampling(ChatQuery q)
+    {
+        var checkpoint = bundle.GenerationDefaults;
+        int? topK = q.TopK ?? options.TopK ?? checkpoint.TopK;
+        return new(q.Temperature ?? options.Temperature ?? checkpoint.Temperature ?? ChatOptions.SoulChatTemperature,
+            q.TopP ?? options.TopP ?? checkpoint.TopP ?? ChatOptions.SoulChatTopP,
+            topK is 0 ? null : topK,
+            q.RepetitionPenalty ?? options.RepetitionPenalty ?? checkpoint.RepetitionPenalty ?? 1.0,
+            q.Seed);
+    }
 }

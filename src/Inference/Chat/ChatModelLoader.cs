@@ -16,7 +16,10 @@ public static class ChatModelLoader
         var format = ChooseFormat(promptFormat, tokenizer, directory, TemplateFormat(checkpoint, tokenizer));
         var model = CausalLanguageModelLoader.Load(checkpoint, device, dtype);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-        return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format));
+        return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format))
+        {
+            GenerationDefaults = GenerationDefaults.Read(checkpoint.Path),
+        };
     }
 
     /// <summary>ChatGLM's SentencePiece `ice_text.model`, or a Hugging Face `tokenizer.json` (Qwen2, Llama 2/3, Gemma, Yi, InternLM2, ...).</summary>

@@ -2,13 +2,25 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Service.Inference.Chat;
 
-/// <summary>`Chat:*` configuration: sampling defaults (SoulChat's values) and limits.</summary>
+/// <summary>
+/// `Chat:*` configuration: sampling defaults and limits. A sampling value left unset (null) falls to the
+/// checkpoint's `generation_config.json`, then to SoulChat's values (<see cref="SoulChatTemperature"/>,
+/// <see cref="SoulChatTopP"/>); the precedence lives in <see cref="ChatEngine"/>.
+/// </summary>
 public sealed class ChatOptions
 {
+    /// <summary>SoulChat's sampling, the service's default when neither configuration nor checkpoint sets one.</summary>
+    public const double SoulChatTemperature = 0.95, SoulChatTopP = 0.75;
+
     [Range(0.0, 2.0)]
-    public double Temperature { get; set; } = 0.95;
+    public double? Temperature { get; set; }
     [Range(double.Epsilon, 1.0)]
-    public double TopP { get; set; } = 0.75;
+    public double? TopP { get; set; }
+    /// <summary>0 turns top-k off even when the checkpoint sets one.</summary>
+    [Range(0, int.MaxValue)]
+    public int? TopK { get; set; }
+    [Range(double.Epsilon, double.MaxValue)]
+    public double? RepetitionPenalty { get; set; }
     /// <summary>Reply length when a request does not say.</summary>
     [Range(1, int.MaxValue)]
     public int MaxTokens { get; set; } = 512;

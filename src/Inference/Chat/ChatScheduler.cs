@@ -16,7 +16,7 @@ namespace Service.Inference.Chat;
 /// </summary>
 public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
 {
-    sealed record Waiting(DecodingSequence Sequence)
+    sealed record Waiting(DecodingSequence Sequence, bool Crisis)
     {
         public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -53,7 +53,8 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
         var engine = host.Models.Chat ?? throw new InferenceException(InferenceErrorKind.NotFound, "This service has no chat model loaded.", "model");
         var bundle = engine.Bundle;
         var request = chat.Generation;
-        var waiting = new Waiting(new DecodingSequence(bundle.Model, request, bundle.Tokenizer.Decode, bundle.Format.CleanReply, onDelta, cancellation));
+        var waiting = new Waiting(new DecodingSequence(bundle.Model, request, bundle.Tokenizer.Decode, bundle.Format.CleanReply, onDelta, cancellation),
+            chat.Notices.Crisis);
         if (waiting.Sequence.KvBytes > BudgetBytes)
         {
             waiting.Sequence.Dispose();
@@ -65,12 +66,14 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
         bool queueStep;
         lock (_gate)
         {
-            if (_waiting.Count >= options.MaxWaiting)
+            // A crisis request is refused only when MaxWaiting other crisis requests wait, never for ordinary ones.
+            int ahead = waiting.Crisis ? _waiting.Count(w => w.Crisis) : _waiting.Count;
+            if (ahead >= options.MaxWaiting)
             {
                 waiting.Sequence.Dispose();
-                throw new InferenceException(InferenceErrorKind.Overloaded, $"{_waiting.Count} chat requests are waiting to start; retry shortly.");
+                throw new InferenceException(InferenceErrorKind.Overloaded, $"{ahead} chat requests are waiting to start; retry shortly.");
             }
-            _waiting.AddLast(waiting);
+            Enqueue(waiting);
             queueStep = !_stepQueued;
             _stepQueued = true;
         }
@@ -80,6 +83,24 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
             catch (InferenceException e) { FailWaiting(e); }
         }
         return waiting.Result.Task;
+    }
+
+    /// <summary>
+    /// Crisis first (vLLM's priority scheduling with two levels): a crisis request goes behind the crisis
+    /// requests already waiting and ahead of every ordinary one; within a level, first come, first served.
+    /// Running sequences are never preempted.
+    /// </summary>
+    void Enqueue(Waiting waiting)
+    {
+        if (!waiting.Crisis)
+        {
+            _waiting.AddLast(waiting);
+            return;
+        }
+        var firstOrdinary = _waiting.First;
+        while (firstOrdinary is { Value.Crisis: true }) firstOrdinary = firstOrdinary.Next;
+        if (firstOrdinary is null) _waiting.AddLast(waiting);
+        else _waiting.AddBefore(firstOrdinary, waiting);
     }
 
     /// <summary>One step; another turn, behind other work, while anything waits or runs.</summary>
@@ -147,7 +168,7 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
         }
     }
 
-    /// <summary>First come, first served: the oldest waiting request starts when it fits the batch and the budget.</summary>
+    /// <summary>In waiting order (crisis requests first, see <see cref="Enqueue"/>): the head starts when it fits the batch and the budget.</summary>
     void Admit()
     {
         lock (_gate)

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
+using Service.Inference.Tokenization;
 
 namespace Service.Inference.Chat;
 
@@ -48,7 +49,7 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
         if (input.N is not (null or 1))
             throw InferenceException.Invalid($"n must be 1; this service returns one choice per request (n was {input.N}).", "n");
         var messages = Messages(input.Messages);
-        CheckSampling(input, engine.Options);
+        CheckSampling(input, engine.Options.MaxStopStrings);
         var prepared = engine.Prepare(new ChatQuery(messages, input.Temperature, input.TopP, input.MaxTokens, input.Stop,
             input.Seed, input.TopK, input.RepetitionPenalty), cancellation);
 
@@ -61,19 +62,50 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
         return new ChatRun(served, prepared, disclosure, deltas.Reader.ReadAllAsync(cancellation), result);
     }
 
-    static void CheckSampling(ChatInput q, ChatOptions options)
+    /// <summary>Whether <paramref name="model"/> is the chat model's id (as GET /v1/models lists it).</summary>
+    public bool Serves(string model) => host.Models.Chat?.Bundle.Name == model;
+
+    /// <summary>
+    /// `/tokenize` for the chat model: messages become exactly the prompt <see cref="Start"/> would run
+    /// (same checks, same builder, same truncation); a prompt is encoded as plain text (never special
+    /// tokens), with the tokenizer's own BOS / end-of-prompt ids when <paramref name="addSpecialTokens"/>.
+    /// </summary>
+    public TokenizedText Tokenize(string? prompt, IReadOnlyList<ChatTurn>? messages, bool addGenerationPrompt, bool addSpecialTokens)
     {
-        double temperature = q.Temperature ?? options.Temperature, topP = q.TopP ?? options.TopP;
-        if (temperature is < 0 or > 2 || double.IsNaN(temperature))
+        var engine = Engine();
+        TokenRequests.CheckPromptOrMessages(prompt, messages is not null, chats: true);
+        int context = engine.Bundle.Model.MaxSequenceLength;
+        if (prompt is not null)
+            return new TokenizedText(new Prompt([PromptPiece.Plain(prompt)]).Ids(engine.Bundle.Tokenizer, addSpecialTokens), context);
+        // Every prompt format ends where the assistant's reply begins; one without that cue is not built here.
+        if (!addGenerationPrompt)
+            throw InferenceException.Invalid("add_generation_prompt must be true (or omitted): the chat route always ends the prompt where the reply begins.", "add_generation_prompt");
+        return new TokenizedText(engine.BuildPrompt(Messages(messages)).Prompt.Ids, context);
+    }
+
+    /// <summary>`/detokenize` for the chat model: the text of the ids, special tokens dropped (as replies are decoded).</summary>
+    public string Detokenize(IReadOnlyList<int>? tokens)
+    {
+        var engine = Engine();
+        TokenRequests.CheckIds(tokens, engine.Bundle.Model.VocabSize);
+        return engine.Bundle.Tokenizer.Decode(tokens!);
+    }
+
+    ChatEngine Engine() => host.Models.Chat ?? throw InferenceException.NotFound("This service has no chat model loaded.", "model");
+
+    /// <summary>The request's own values; configured and checkpoint defaults were checked when they were loaded.</summary>
+    static void CheckSampling(ChatInput q, int maxStopStrings)
+    {
+        if (q.Temperature is { } temperature && (temperature is < 0 or > 2 || double.IsNaN(temperature)))
             throw InferenceException.Invalid($"temperature must be between 0 and 2; it was {temperature}.", "temperature");
-        if (topP is <= 0 or > 1 || double.IsNaN(topP))
+        if (q.TopP is { } topP && (topP is <= 0 or > 1 || double.IsNaN(topP)))
             throw InferenceException.Invalid($"top_p must be greater than 0 and at most 1; it was {topP}.", "top_p");
         if (q.TopK is < 0)
             throw InferenceException.Invalid($"top_k must be 0 (off) or positive; it was {q.TopK}.", "top_k");
         if (q.RepetitionPenalty is { } r && (r <= 0 || double.IsNaN(r)))
             throw InferenceException.Invalid($"repetition_penalty must be positive (1 = off); it was {r}.", "repetition_penalty");
-        if (q.Stop is { } stops && stops.Count > options.MaxStopStrings)
-            throw InferenceException.Invalid($"stop holds {stops.Count} strings; at most {options.MaxStopStrings} are allowed.", "stop");
+        if (q.Stop is { } stops && stops.Count > maxStopStrings)
+            throw InferenceException.Invalid($"stop holds {stops.Count} strings; at most {maxStopStrings} are allowed.", "stop");
         if (q.Stop is { } some && some.Any(string.IsNullOrEmpty))
             throw InferenceException.Invalid("stop strings must not be empty.", "stop");
     }

@@ -8,6 +8,9 @@ public sealed record SafetyNotices(string? Disclosure, string? CrisisNotice)
 {
     /// <summary>Text that precedes the model's reply, or "" when there is none.</summary>
     public string Preamble => string.Concat(new[] { CrisisNotice, Disclosure }.Where(n => !string.IsNullOrEmpty(n)).Select(n => n + "\n\n"));
+
+    /// <summary>A user message matched a crisis phrase (even when no notice text is configured): the request starts first.</summary>
+    public bool Crisis { get; init; }
 }
 
 /// <summary>
@@ -25,7 +28,7 @@ public sealed partial class SafetyScreen(ChatSafetyOptions options)
         bool firstReply = conversation.Turns.Count == 0;
         return new SafetyNotices(
             options.DisclosureInFirstReply && firstReply && options.AiDisclosure.Length > 0 ? options.AiDisclosure : null,
-            crisis && options.CrisisNotice.Length > 0 ? options.CrisisNotice : null);
+            crisis && options.CrisisNotice.Length > 0 ? options.CrisisNotice : null) { Crisis = crisis };
     }
 
     public bool IsCrisis(string text)

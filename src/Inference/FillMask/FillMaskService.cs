@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
+using Service.Inference.Models;
 using Service.Inference.Hosting;
 using Service.Inference.Projection;
+using Service.Inference.Tokenization;
 
 namespace Service.Inference.FillMask;
 
@@ -27,4 +29,31 @@ public sealed class FillMaskService(ModelHost host, FillMaskBatcher batcher, IOp
         var result = await batcher.SubmitAsync(engine.Prepare(query), cancellation);
         return new FillMaskAnswer(engine.Bundle.Name, result);
     }
+
+    /// <summary>Whether <paramref name="model"/> is the fill-mask model's id (as GET /v1/models lists it).</summary>
+    public bool Serves(string model) => host.Models.FillMaskModel?.Name == model;
+
+    /// <summary>
+    /// `/tokenize` for the fill-mask model: the ids the fill-mask route reads (`[MASK]` as the mask token);
+    /// without <paramref name="addSpecialTokens"/>, the tokenizer's leading and trailing special token
+    /// (BERT's [CLS] [SEP], XLM-R's &lt;s&gt; &lt;/s&gt;) left out.
+    /// </summary>
+    public TokenizedText Tokenize(string? prompt, bool hasMessages, bool addSpecialTokens)
+    {
+        var bundle = Bundle();
+        TokenRequests.CheckPromptOrMessages(prompt, hasMessages, chats: false);
+        var ids = bundle.Tokenizer.Encode(prompt!);
+        return new TokenizedText(addSpecialTokens ? ids : ids[1..^1], bundle.MaxSequenceLength);
+    }
+
+    /// <summary>`/detokenize` for the fill-mask model: Hugging Face's `decode(ids)` with its default, special tokens kept (as vLLM's /detokenize).</summary>
+    public string Detokenize(IReadOnlyList<int>? tokens)
+    {
+        var bundle = Bundle();
+        TokenRequests.CheckIds(tokens, bundle.Tokenizer.VocabSize);
+        return bundle.Tokenizer.Decode(tokens!, skipSpecialTokens: false);
+    }
+
+    MaskedLmBundle Bundle() => host.Models.FillMaskModel
+        ?? throw InferenceException.NotFound("This service has no fill-mask model loaded.", "model");
 }

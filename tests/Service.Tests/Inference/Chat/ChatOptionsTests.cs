@@ -7,10 +7,11 @@ namespace Service.Tests.Inference.Chat;
 public sealed class ChatOptionsTests
 {
     [Fact]
-    public void Defaults_are_SoulChats_sampling_values()
+    public void Sampling_is_unset_so_the_checkpoint_or_SoulChat_decides()
     {
         var options = new ChatOptions();
-        Assert.Equal((0.95, 0.75, 512, 1536), (options.Temperature, options.TopP, options.MaxTokens, options.MaxInputTokens));
+        Assert.Equal((null, null, null, null, 512, 1536), (options.Temperature, options.TopP, options.TopK, options.RepetitionPenalty, options.MaxTokens, options.MaxInputTokens));
+        Assert.Equal((0.95, 0.75), (ChatOptions.SoulChatTemperature, ChatOptions.SoulChatTopP));
     }
 
     [Fact]
