@@ -1,3 +1,4 @@
+using Service.Benchmarks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Service.Inference;
 using Service.Inference.Chat;

@@ -1,3 +1,4 @@
+using Service.Benchmarks;
 using Service.Inference.Checkpoints;
 using Service.Inference.Generation;
 using Service.Inference.Models;

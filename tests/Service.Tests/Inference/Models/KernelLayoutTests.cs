@@ -1,6 +1,6 @@
 using Service.Inference.Checkpoints;
 using Service.Inference.Models;
-using Service.Tests.Chat;
+using Service.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;
 

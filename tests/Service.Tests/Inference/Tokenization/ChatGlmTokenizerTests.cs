@@ -1,3 +1,4 @@
+using Service.Benchmarks;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Service.Inference.Chat;

@@ -4,14 +4,15 @@ using Service.Inference.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Service.Tests.Support;
+namespace Service.Benchmarks;
 
 /// <summary>
 /// One request from prefill to its last token, alone: the whole prompt in one forward, then one token
 /// per step. Runs on the model host's thread; the cancellation token is checked before every
 /// forward, so a caller that leaves frees the host within one step. The service batches concurrent
 /// requests through <see cref="ChatScheduler"/>, which drives the same <see cref="DecodingSequence"/>;
-/// this loop is test support: the reference "alone" run that a batched reply must equal.
+/// this loop is test and benchmark support: the reference "alone" run that a batched reply must equal,
+/// and the service side of the llama.cpp comparison (it returns the generated ids).
 /// </summary>
 public static class GenerationLoop
 {
