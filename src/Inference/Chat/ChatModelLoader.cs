@@ -39,14 +39,13 @@ public static class ChatModelLoader
 
     /// <summary>
     /// The checkpoint's chat template as a prompt format (null when it has none): template text is
-    /// split at the tokenizer.json's added tokens that the tokenizer encodes as single ids.
+    /// split at the tokenizer's added tokens (tokenizer.json's and those tokenizer_config.json declares).
     /// </summary>
     static TemplatePromptFormat? TemplateFormat(CheckpointDirectory checkpoint, IChatTokenizer tokenizer)
     {
         var template = ChatTemplate.Load(checkpoint.Path);
         if (template is null) return null;
-        var added = checkpoint.Has("tokenizer.json") ? AddedTokens.Read(checkpoint.File("tokenizer.json")) : [];
-        var format = TemplatePromptFormat.For(template, tokenizer, added);
+        var format = TemplatePromptFormat.For(template, tokenizer);
         try
         {
             // Fail at load, not on the first request, when the template uses what this engine lacks.

@@ -17,12 +17,15 @@ public sealed class HuggingFaceChatTokenizer : IChatTokenizer
     public int? BeginningOfSequenceId { get; }
     public int? EndOfSequenceId { get; }
     public IReadOnlyCollection<string> SpecialTokens { get; }
+    /// <summary>tokenizer.json's added tokens and those tokenizer_config.json declares (InternLM2 has only the latter).</summary>
+    public IReadOnlyCollection<string> AddedTokenTexts { get; }
     public HuggingFaceTokenizer Pipeline => _tokenizer;
 
     HuggingFaceChatTokenizer(HuggingFaceTokenizer tokenizer, JsonElement? config, string source)
     {
         _tokenizer = tokenizer;
         SpecialTokens = tokenizer.AddedTokens.All.Where(t => t.Special).Select(t => t.Content).ToHashSet();
+        AddedTokenTexts = tokenizer.AddedTokens.All.Select(t => t.Content).ToHashSet();
         int Id(string token) => tokenizer.TokenToId(token)
             ?? throw new CheckpointException($"{source}: the tokenizer config names '{token}', which tokenizer.json does not define.");
         // tokenizer_config's add_bos_token decides when present; otherwise the post-processor's template does.

@@ -42,6 +42,9 @@ public interface IChatTokenizer
     /// <summary>The special tokens' texts (`&lt;|im_start|&gt;`, `&lt;|eot_id|&gt;`, ...): what only templates may produce.</summary>
     IReadOnlyCollection<string> SpecialTokens { get; }
 
+    /// <summary>Every added token's text, special or not (`&lt;think&gt;` too): what a chat template's text is split at.</summary>
+    IReadOnlyCollection<string> AddedTokenTexts => SpecialTokens;
+
     /// <summary>The id the tokenizer puts before every encoded text (Llama's BOS), or null.</summary>
     int? BeginningOfSequenceId { get; }
 

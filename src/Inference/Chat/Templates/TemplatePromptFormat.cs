@@ -34,9 +34,9 @@ public sealed class TemplatePromptFormat : IPromptFormat
         (SpecialTokens, EndOfTurnTokens) = Probe();
     }
 
-    /// <summary>The format for a tokenizer: template text splits at those of <paramref name="addedTokens"/> the tokenizer has ids for.</summary>
-    public static TemplatePromptFormat For(ChatTemplate template, IChatTokenizer tokenizer, IEnumerable<string> addedTokens) =>
-        new(template, addedTokens.Where(t => tokenizer.SpecialTokenId(t) is not null));
+    /// <summary>The format for a tokenizer: template text splits at the tokenizer's added tokens.</summary>
+    public static TemplatePromptFormat For(ChatTemplate template, IChatTokenizer tokenizer) =>
+        new(template, tokenizer.AddedTokenTexts.Where(t => tokenizer.SpecialTokenId(t) is not null));
 
     public Prompt Build(Conversation conversation)
     {

@@ -20,7 +20,7 @@ public sealed class TemplatePromptFormatTests
         var tokenizerJson = Path.Combine(directory, "tokenizer.json");
         var tokenizer = HuggingFaceChatTokenizer.Load(tokenizerJson, Path.Combine(directory, "tokenizer_config.json"));
         var template = ChatTemplate.Create(config.GetProperty("chat_template").GetString()!, config);
-        return (TemplatePromptFormat.For(template, tokenizer, AddedTokens.Read(tokenizerJson)), tokenizer, directory);
+        return (TemplatePromptFormat.For(template, tokenizer), tokenizer, directory);
     }
 
     static IReadOnlyList<ChatMessage> Messages(Conversation c) => TemplatePromptFormat.Messages(c);
@@ -30,6 +30,9 @@ public sealed class TemplatePromptFormatTests
     [InlineData("qwen3")]
     [InlineData("llama3")]
     [InlineData("llama3_1")]
+    [InlineData("gemma3")]
+    [InlineData("deepseek_v3")]
+    [InlineData("internlm2")]
     public void Prompt_ids_equal_apply_chat_template_ids(string model)
     {
         var (format, tokenizer, directory) = Load(model);
@@ -91,7 +94,8 @@ public sealed class TemplatePromptFormatTests
         var directory = TemplateOracle.RealTokenizers().Single(t => t.Name == model).Directory;
         var config = TemplateOracle.TokenizerConfig(directory);
         var template = ChatTemplate.Create(config.GetProperty("chat_template").GetString()!, config);
-        var format = new TemplatePromptFormat(template, AddedTokens.Read(Path.Combine(directory, "tokenizer.json")));
+        var tokenizer = HuggingFaceChatTokenizer.Load(Path.Combine(directory, "tokenizer.json"), Path.Combine(directory, "tokenizer_config.json"));
+        var format = TemplatePromptFormat.For(template, tokenizer);
         Assert.Equal([endOfTurn], format.EndOfTurnTokens);
     }
 
