@@ -135,6 +135,34 @@ public sealed class PrefixCacheTests : IDisposable
         Assert.True(scheduler.PrefixCacheBytes > 0); // a finished one is kept
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Choices_of_one_prompt_copy_its_cache_and_each_samples_with_seed_plus_its_index(bool prefixCaching)
+    {
+        // Small chunks and a stream already decoding: choice 0's prompt takes several steps, which the others wait out.
+        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { PrefillChunkTokens = 3, PrefixCaching = prefixCaching });
+        var background = Turn("keep talking while the others start", 0, null, 30);
+        var query = Turn("Three ways to calm down before an exam, please.", 1.0, 100, 18);
+        var streamed = Enumerable.Range(0, 4).Select(_ => new System.Text.StringBuilder()).ToArray();
+        Task<GenerationResult> running;
+        Task<GenerationResult>[] choices;
+        using (var gate = BlockHost())
+        {
+            running = scheduler.SubmitAsync(Engine.Prepare(background), _ => { });
+            choices = scheduler.SubmitChoicesAsync(Engine.Prepare(query), 4, (k, delta) => streamed[k].Append(delta));
+            gate.Set();
+        }
+        var results = await Task.WhenAll(choices);
+        for (int k = 0; k < results.Length; k++)
+        {
+            AssertSame(await Alone(query with { Seed = 100 + k }), results[k]);
+            Assert.Equal(results[k].Text, streamed[k].ToString());
+        }
+        AssertSame(await Alone(background), await running);
+        Assert.Equal(0, scheduler.ReservedBytes);
+    }
+
     [Fact]
     public async Task Concurrent_requests_share_one_cached_prefix_in_a_chunked_batch()
     {
