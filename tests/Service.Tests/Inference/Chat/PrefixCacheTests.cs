@@ -1,67 +1,39 @@
-using Service.Benchmarks;
-using Microsoft.Extensions.Logging.Abstractions;
 using Service.Inference.Chat;
-using Service.Inference.Demo;
-using Service.Inference.FillMask;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
-using Service.Inference.Projection;
-using TorchSharp;
+using Service.Tests.Support;
 
 namespace Service.Tests.Inference.Chat;
 
 /// <summary>
 /// Automatic prefix caching in the scheduler, on the demo chat model (a Llama with grouped-query attention): a
 /// conversation's next turn continues from the previous turn's cached keys and values, and every reply equals the
-/// one the same request gets from the plain generation loop (<see cref="GenerationLoop"/>, which has no cache).
+/// one the same request gets from the plain generation loop (GenerationLoop, which has no cache).
 /// </summary>
 public sealed class PrefixCacheTests : IDisposable
 {
-    readonly ModelHost _host;
+    readonly DemoChatHost _demo = new();
+    ModelHost Host => _demo.Host;
 
-    public PrefixCacheTests()
-    {
-        _host = new ModelHost(
-            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
-                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance,
-                DemoChatModel.Create(torch.CPU, torch.ScalarType.Float32, "chatml"), new ChatOptions()),
-            new ModelHostOptions { QueueCapacity = 16 },
-            NullLogger<ModelHost>.Instance);
-        _host.Start();
-        _host.Loaded.Wait();
-    }
+    public void Dispose() => _demo.Dispose();
 
-    public void Dispose() => _host.Dispose();
+    ChatEngine Engine => _demo.Engine;
 
-    ChatEngine Engine => _host.Models.Chat!;
-
-    Task<GenerationResult> Alone(ChatQuery query) => _host.RunAsync(m => m.Chat!.Generate(m.Chat!.Prepare(query), _ => { }, CancellationToken.None));
+    Task<GenerationResult> Alone(ChatQuery query) => _demo.Alone(query);
 
     static ChatQuery Turn(string user, double temperature, long? seed, int maxTokens = 20, params ChatMessage[] history) =>
         new([.. history, new(ChatRole.User, user)], Temperature: temperature, TopP: 0.9, MaxTokens: maxTokens, Seed: seed);
 
-    static void AssertSame(GenerationResult expected, GenerationResult actual)
-    {
-        Assert.Equal(expected.Text, actual.Text);
-        Assert.Equal(expected.CompletionTokens, actual.CompletionTokens);
-        Assert.Equal(expected.FinishReason, actual.FinishReason);
-    }
+    static void AssertSame(GenerationResult expected, GenerationResult actual) => DemoChatHost.AssertSame(expected, actual);
 
-    ManualResetEventSlim BlockHost()
-    {
-        var gate = new ManualResetEventSlim();
-        using var running = new ManualResetEventSlim();
-        _ = _host.RunAsync(_ => { running.Set(); gate.Wait(); return 0; });
-        running.Wait();
-        return gate;
-    }
+    ManualResetEventSlim BlockHost() => _demo.BlockHost();
 
     [Theory]
     [InlineData(0.0, null)]  // greedy
     [InlineData(0.9, 17L)]   // seeded sampling: the generator starts where an uncached request's does
     public async Task The_next_turn_continues_from_the_cached_turn_and_replies_as_without_the_cache(double temperature, long? seed)
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { PrefixCaching = true });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { PrefixCaching = true });
         var first = Turn("I have not slept well for weeks and I worry about my exams.", temperature, seed);
         var firstReply = await scheduler.SubmitAsync(Engine.Prepare(first), _ => { });
         AssertSame(await Alone(first), firstReply);
@@ -84,7 +56,7 @@ public sealed class PrefixCacheTests : IDisposable
     [Fact]
     public async Task With_caching_off_nothing_is_kept_or_reused()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { PrefixCaching = false });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { PrefixCaching = false });
         var query = Turn("hello again", 0, null);
         AssertSame(await scheduler.SubmitAsync(Engine.Prepare(query), _ => { }), await scheduler.SubmitAsync(Engine.Prepare(query), _ => { }));
         Assert.Equal((0L, 0L, 0L), (scheduler.PrefixCacheBytes, scheduler.PrefixQueryTokens, scheduler.PrefixHitTokens));
@@ -97,7 +69,7 @@ public sealed class PrefixCacheTests : IDisposable
         var prepared = conversations.Select(q => Engine.Prepare(q)).ToArray();
         long need = prepared.Max(p => (long)(p.Generation.PromptIds.Length + p.Generation.MaxNewTokens)) * Engine.Bundle.Model.KvBytesPerPosition;
         long budget = need * 2; // a running request and one cached turn fit, never a running request and two cached turns
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { KvCacheBudgetMB = budget / (double)(1 << 20) });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { KvCacheBudgetMB = budget / (double)(1 << 20) });
         long peak = 0;
         scheduler.BatchRan += _ => peak = Math.Max(peak, scheduler.ReservedBytes + scheduler.PrefixCacheBytes);
 
@@ -121,7 +93,7 @@ public sealed class PrefixCacheTests : IDisposable
     [Fact]
     public async Task A_cancelled_request_leaves_nothing_to_reuse()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions());
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions());
         var query = Turn("tell me a long story", 0, null, 200);
         using var leave = new CancellationTokenSource();
         int deltas = 0;
@@ -141,7 +113,7 @@ public sealed class PrefixCacheTests : IDisposable
     public async Task Choices_of_one_prompt_copy_its_cache_and_each_samples_with_seed_plus_its_index(bool prefixCaching)
     {
         // Small chunks and a stream already decoding: choice 0's prompt takes several steps, which the others wait out.
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { PrefillChunkTokens = 3, PrefixCaching = prefixCaching });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { PrefillChunkTokens = 3, PrefixCaching = prefixCaching });
         var background = Turn("keep talking while the others start", 0, null, 30);
         var query = Turn("Three ways to calm down before an exam, please.", 1.0, 100, 18);
         var streamed = Enumerable.Range(0, 4).Select(_ => new System.Text.StringBuilder()).ToArray();
@@ -166,7 +138,7 @@ public sealed class PrefixCacheTests : IDisposable
     [Fact]
     public async Task Concurrent_requests_share_one_cached_prefix_in_a_chunked_batch()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { PrefillChunkTokens = 5 });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { PrefillChunkTokens = 5 });
         var opening = Turn("My sister and I argue every day.", 0, null, 16);
         var openingReply = await scheduler.SubmitAsync(Engine.Prepare(opening), _ => { });
         ChatMessage[] history = [.. opening.Messages, new(ChatRole.Assistant, openingReply.Text)];
