@@ -265,9 +265,11 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     /// <summary>
     /// Whether <paramref name="bytes"/> more fit the budget beside the running sequences and the prefix cache, evicting
     /// cached prefixes least recently used first: others before <paramref name="wanted"/>, the one the request would use.
+    /// Nothing is evicted for a request that would not fit even with the cache empty: it waits for running ones to end.
     /// </summary>
     bool MakeRoom(long bytes, PrefixCache? prefixes, PrefixCache.Entry? wanted)
     {
+        if (ReservedBytes + bytes > BudgetBytes) return false;
         bool Fits() => ReservedBytes + (prefixes?.Bytes ?? 0) + bytes <= BudgetBytes;
         while (!Fits() && prefixes is not null && prefixes.EvictLeastRecent(wanted)) { }
         while (!Fits() && prefixes is not null && prefixes.EvictLeastRecent()) { }

@@ -91,6 +91,32 @@ public sealed class PrefixCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_request_waiting_for_running_ones_evicts_nothing_it_could_not_use_yet()
+    {
+        var query = Turn("a short question about stress", 0, null, 8);
+        var large = Turn("a long answer while the short one waits", 0, null, 60);
+        long bytes = Engine.Bundle.Model.KvBytesPerPosition;
+        long needQuery = (Engine.Prepare(query).Generation.PromptIds.Length + 8) * bytes, needLarge = (Engine.Prepare(large).Generation.PromptIds.Length + 60) * bytes;
+        // Both together never fit; the large one fits beside the query's cached turn.
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { KvCacheBudgetMB = (needQuery + needLarge - bytes / 2) / (double)(1 << 20) });
+        var expected = await scheduler.SubmitAsync(Engine.Prepare(query), _ => { });
+
+        long hits = scheduler.PrefixHitTokens;
+        Task<GenerationResult> running, waiting;
+        using (var gate = BlockHost())
+        {
+            running = scheduler.SubmitAsync(Engine.Prepare(large), _ => { });
+            waiting = scheduler.SubmitAsync(Engine.Prepare(query), _ => { });
+            gate.Set();
+        }
+        await running;
+        AssertSame(expected, await waiting);
+        int[] queryIds = Engine.Prepare(query).Generation.PromptIds, largeIds = Engine.Prepare(large).Generation.PromptIds;
+        int opening = queryIds.Zip(largeIds).TakeWhile(p => p.First == p.Second).Count(); // what the large one found of the cached turn
+        Assert.Equal(opening + queryIds.Length - 1, scheduler.PrefixHitTokens - hits); // the query's cached turn survived its wait
+    }
+
+    [Fact]
     public async Task A_cancelled_request_leaves_nothing_to_reuse()
     {
         var scheduler = new ChatScheduler(Host, new ChatBatchingOptions());
