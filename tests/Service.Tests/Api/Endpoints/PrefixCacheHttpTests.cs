@@ -85,7 +85,7 @@ public sealed class PrefixCacheHttpTests
     }
 
     [Fact]
-    public async Task ChatGLM_is_never_served_from_the_cache()
+    public async Task ChatGLM_is_never_served_from_the_cache_nor_from_another_choice()
     {
         using var factory = new ServiceFactory(new Dictionary<string, string?> { ["Models:Chat:Path"] = ChatFixtures.Dir(ChatFixtures.ChatGlm), ["Chat:Safety:AiDisclosure"] = "" });
         var client = await factory.StartedClient();
@@ -94,5 +94,9 @@ public sealed class PrefixCacheHttpTests
         Assert.Equal(first.Choices[0].Message.Content, (await Complete(client, body)).Choices[0].Message.Content);
         var scheduler = factory.Services.GetRequiredService<ChatScheduler>();
         Assert.Equal((0L, 0L), (scheduler.PrefixCacheBytes, scheduler.PrefixQueryTokens));
+
+        // Nor do its extra choices copy choice 0's prompt: each runs the whole prompt and gets the same greedy reply.
+        var two = await Complete(client, new { model = ChatFixtures.ChatGlm, temperature = 0, max_tokens = 4, n = 2, messages = new[] { new { role = "user", content = "你好" } } });
+        Assert.All(two.Choices, c => Assert.Equal(first.Choices[0].Message.Content, c.Message.Content));
     }
 }
