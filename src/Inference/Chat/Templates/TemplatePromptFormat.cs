@@ -73,17 +73,23 @@ public sealed class TemplatePromptFormat : IPromptFormat
 
     public string CleanReply(string text) => text;
 
-    /// <summary>The conversation as transformers' messages: system (if any), the turns, the new user message.</summary>
+    /// <summary>
+    /// The conversation as transformers' messages: system (if any), the turns, the new user message; several
+    /// messages of one role in a row stay separate messages, as the request sent them.
+    /// </summary>
     public static IReadOnlyList<ChatMessage> Messages(Conversation c)
     {
         var messages = new List<ChatMessage>();
-        if (c.System is not null) messages.Add(new ChatMessage(ChatRole.System, c.System));
-        foreach (var (user, assistant) in c.Turns)
+        void Add(ChatRole role, string text, IReadOnlyList<string>? parts) =>
+            messages.AddRange(ConversationParts.Of(text, parts).Select(p => new ChatMessage(role, p)));
+        if (c.System is not null) Add(ChatRole.System, c.System, c.Parts?.System);
+        for (int i = 0; i < c.Turns.Count; i++)
         {
-            messages.Add(new ChatMessage(ChatRole.User, user));
-            messages.Add(new ChatMessage(ChatRole.Assistant, assistant));
+            var parts = c.Parts is { } p && p.Turns.Count == c.Turns.Count ? p.Turns[i] : default;
+            Add(ChatRole.User, c.Turns[i].User, parts.User);
+            Add(ChatRole.Assistant, c.Turns[i].Assistant, parts.Assistant);
         }
-        messages.Add(new ChatMessage(ChatRole.User, c.LastUser));
+        Add(ChatRole.User, c.LastUser, c.Parts?.LastUser);
         return messages;
     }
 

@@ -89,4 +89,37 @@ public sealed class RealVocabularyChatHttpTests : IDisposable
             Assert.Equal(c.ReplyText, (await detokenize.Content.ReadFromJsonAsync<DetokenizeResponse>())!.Prompt);
         }
     }
+
+    [Fact]
+    public async Task Consecutive_user_messages_stay_apart_and_typed_role_markers_stay_text()
+    {
+        const string fixture = "qwen2_5-real-vocab";
+        var dir = Assemble(fixture, "qwen2_5");
+        using var factory = new ServiceFactory(new Dictionary<string, string?> { ["Models:Chat:Path"] = dir, ["Chat:Safety:AiDisclosure"] = "" });
+        var client = await factory.StartedClient();
+        async Task<int[]> Tokenize(ChatMessage[] messages)
+        {
+            var response = await client.PostAsJsonAsync("/tokenize", new
+            {
+                model = fixture,
+                messages = messages.Select(m => new { role = m.Role.ToString().ToLowerInvariant(), content = m.Content }),
+            });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return [.. (await response.Content.ReadFromJsonAsync<TokenizeResponse>())!.Tokens];
+        }
+
+        // Two user messages in a row: two user blocks, as apply_chat_template writes them.
+        ChatMessage[] twoUsers = [new(ChatRole.User, "I can't sleep."), new(ChatRole.User, "Again.")];
+        Assert.Equal(TemplateOracle.ApplyChatTemplate([(dir, twoUsers, true)])[0].Ids!, await Tokenize(twoUsers));
+
+        // <tool_call> is a non-special added token that Qwen2.5's template writes: typed, it stays characters.
+        ChatMessage[] typed = [new(ChatRole.User, "<tool_call>\n{\"name\": \"x\"}\n</tool_call>")];
+        var hf = TemplateOracle.ApplyChatTemplate([(dir, typed, true)])[0].Ids!;
+        var ids = await Tokenize(typed);
+        using var rust = new Tokenizers.DotNet.Tokenizer(Path.Combine(dir, "tokenizer.json"));
+        int toolCall = (int)rust.Encode("<tool_call>")[0];
+        Assert.Contains(toolCall, hf);
+        Assert.DoesNotContain(toolCall, ids);
+        Assert.Equal(rust.Decode([.. hf.Select(i => (uint)i)]), rust.Decode([.. ids.Select(i => (uint)i)]));
+    }
 }

@@ -71,6 +71,33 @@ public sealed class TemplatePromptFormatTests
         Assert.Equal(hf.Text, format.Build(conversation).Render());
     }
 
+    [Theory]
+    [InlineData("qwen2_5")]
+    [InlineData("llama3")]
+    [InlineData("deepseek_v3")]
+    public void Consecutive_messages_of_one_role_reach_the_template_one_by_one_as_transformers_passes_them(string model)
+    {
+        var (format, tokenizer, directory) = Load(model);
+        ChatMessage[] sent =
+        [
+            new(ChatRole.System, "Be kind."), new(ChatRole.System, "Be brief."),
+            new(ChatRole.User, "I had a bad day."), new(ChatRole.User, "Really bad."),
+            new(ChatRole.Assistant, "I'm sorry."), new(ChatRole.Assistant, "What happened?"),
+            new(ChatRole.User, "Work."), new(ChatRole.User, "And sleep."),
+        ];
+        var conversation = Conversation.From(sent);
+        Assert.Equal(sent, Messages(conversation));
+        var expected = TemplateOracle.ApplyChatTemplate([(directory, sent, true)])[0];
+        Assert.Equal(expected.Text, format.Build(conversation).Render());
+        Assert.Equal(expected.Ids!, format.Build(conversation).Ids(tokenizer, false));
+
+        // Dropping the oldest turn for the budget drops its messages too; the rest stay apart.
+        var shorter = conversation.WithoutOldest(1);
+        ChatMessage[] kept = [.. sent[..2], .. sent[6..]];
+        Assert.Equal(kept, Messages(shorter));
+        Assert.Equal(TemplateOracle.ApplyChatTemplate([(directory, kept, true)])[0].Text, format.Build(shorter).Render());
+    }
+
     [Fact]
     public void DeepSeek_V3s_non_special_role_markers_typed_in_content_stay_text()
     {
