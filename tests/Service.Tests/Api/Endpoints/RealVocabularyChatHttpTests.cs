@@ -84,6 +84,20 @@ public sealed class RealVocabularyChatHttpTests : IDisposable
             Assert.Equal(c.FinishReason, completion.Choices[0].FinishReason);
             Assert.Equal((c.PromptIds.Length, c.ReplyIds.Length), (completion.Usage.PromptTokens, completion.Usage.CompletionTokens));
 
+            // Streamed, the deltas (decoded token by token, multi-byte characters included) join to the same reply.
+            var stream = await client.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = fixture, temperature = 0, max_completion_tokens = expected.MaxTokens, messages, stream = true,
+                stream_options = new { include_usage = true },
+            });
+            var chunks = (await stream.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+                .Select(e => e["data: ".Length..]).Where(d => d != "[DONE]").Select(d => JsonDocument.Parse(d).RootElement).ToList();
+            var streamed = string.Concat(chunks.SelectMany(e => e.GetProperty("choices").EnumerateArray())
+                .Select(ch => ch.GetProperty("delta").TryGetProperty("content", out var t) ? t.GetString() : null));
+            Assert.Equal(c.ReplyText, streamed);
+            Assert.Equal(c.ReplyIds.Length, chunks.Single(e => e.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
+                .GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
             // The reply's ids decode to that text through the service, as through @huggingface/tokenizers.
             var detokenize = await client.PostAsJsonAsync("/detokenize", new { model = fixture, tokens = c.ReplyIds });
             Assert.Equal(c.ReplyText, (await detokenize.Content.ReadFromJsonAsync<DetokenizeResponse>())!.Prompt);
