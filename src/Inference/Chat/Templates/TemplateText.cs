@@ -31,8 +31,8 @@ public sealed class TemplateText : IEquatable<TemplateText>, IComparable<Templat
     public int Length => Text.Length;
     public bool HasContent => _content is not null;
 
-    int[]? _codePointStarts; // unit offsets of the code points, only for text with a surrogate pair
-    bool _codePointsKnown;
+    static readonly int[] OneUnitEach = [];
+    int[]? _codePointStarts; // null until known; OneUnitEach when no surrogate pair (one write: safe to share across threads)
 
     /// <summary>
     /// Where each code point starts, or null when every code point is one unit. Python's str indexes code points,
@@ -42,17 +42,16 @@ public sealed class TemplateText : IEquatable<TemplateText>, IComparable<Templat
     {
         get
         {
-            if (_codePointsKnown) return _codePointStarts;
-            bool pairs = false;
-            for (int i = 0; i + 1 < Text.Length && !pairs; i++) pairs = char.IsSurrogatePair(Text[i], Text[i + 1]);
-            if (pairs)
+            var known = _codePointStarts;
+            if (known is null)
             {
-                var starts = new List<int>(Text.Length);
-                for (int i = 0; i < Text.Length; i += i + 1 < Text.Length && char.IsSurrogatePair(Text[i], Text[i + 1]) ? 2 : 1) starts.Add(i);
-                _codePointStarts = [.. starts];
+                bool pairs = false;
+                for (int i = 0; i + 1 < Text.Length && !pairs; i++) pairs = char.IsSurrogatePair(Text[i], Text[i + 1]);
+                var starts = new List<int>(pairs ? Text.Length : 0);
+                for (int i = 0; pairs && i < Text.Length; i += i + 1 < Text.Length && char.IsSurrogatePair(Text[i], Text[i + 1]) ? 2 : 1) starts.Add(i);
+                _codePointStarts = known = pairs ? [.. starts] : OneUnitEach;
             }
-            _codePointsKnown = true;
-            return _codePointStarts;
+            return ReferenceEquals(known, OneUnitEach) ? null : known;
         }
     }
 
