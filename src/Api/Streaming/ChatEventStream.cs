@@ -32,7 +32,7 @@ public static class ChatEventStream
                 if (previous is null) ServiceMetrics.FirstToken(ServiceMetrics.Tasks.Chat, reply.Started);
                 else ServiceMetrics.NextToken(ServiceMetrics.Tasks.Chat, Stopwatch.GetElapsedTime(previous.Value));
                 previous = Stopwatch.GetTimestamp();
-                yield return Chunk(reply, new ChatDelta(Content: delta));
+                yield return Chunk(reply, new ChatDelta(Content: delta.Text), logprobs: ChatLogprobsMapping.Of(delta.Logprobs));
             }
             var (result, failure) = await Outcome(run.Result);
             ended = true;
@@ -72,9 +72,9 @@ public static class ChatEventStream
         }
     }
 
-    static string Chunk(ChatReply reply, ChatDelta delta, string? finish = null, bool first = false) =>
+    static string Chunk(ChatReply reply, ChatDelta delta, string? finish = null, bool first = false, ChatLogprobs? logprobs = null) =>
         Json(new ChatCompletionChunk(reply.Id, "chat.completion.chunk", reply.Created, reply.Run.Model,
-            [new ChatChunkChoice(0, delta, finish, first && reply.Run.Chat.Notices.CrisisNotice is not null ? true : null)],
+            [new ChatChunkChoice(0, delta, finish, first && reply.Run.Chat.Notices.CrisisNotice is not null ? true : null, logprobs)],
             AiDisclosure: first ? reply.Run.AiDisclosure : null));
 
     static string Json<T>(T payload) => JsonSerializer.Serialize(payload);

@@ -1,5 +1,6 @@
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
+using Service.Inference.Tokenization;
 
 namespace Service.Inference.Chat;
 
@@ -12,7 +13,12 @@ public sealed record ChatQuery(
     IReadOnlyList<string>? Stop = null,
     long? Seed = null,
     int? TopK = null,
-    double? RepetitionPenalty = null);
+    double? RepetitionPenalty = null)
+{
+    /// <summary>OpenAI's `logprobs` and `top_logprobs` (checked by <see cref="ChatEngine.Prepare"/>).</summary>
+    public bool? Logprobs { get; init; }
+    public int? TopLogprobs { get; init; }
+}
 
 /// <summary>A validated, encoded chat request, ready for the model's thread.</summary>
 public sealed record PreparedChat(GenerationRequest Generation, int DroppedTurns, SafetyNotices Notices);
@@ -32,6 +38,7 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
     public PreparedChat Prepare(ChatQuery query, CancellationToken cancellation = default)
     {
         var sampling = Sampling(query);
+        var logprobs = LogprobOptions.From(query.Logprobs, query.TopLogprobs, () => TokenTable.For(bundle.Tokenizer, bundle.Model.VocabSize));
         var (conversation, prompt) = BuildPrompt(query.Messages, cancellation);
         int context = bundle.Model.MaxSequenceLength;
         int maxTokens = query.MaxTokens ?? options.MaxTokens;
@@ -39,7 +46,7 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
             throw InferenceException.Invalid($"max_tokens must be at least 1; it was {maxTokens}.", "max_tokens");
         // The reply may not run past the model's context: a longer request ends with finish_reason "length".
         maxTokens = Math.Min(maxTokens, context - prompt.Ids.Length);
-        var generation = new GenerationRequest(prompt.Ids, maxTokens, sampling, bundle.EndOfSequenceIds, [.. bundle.Format.StopStrings, .. query.Stop ?? []]);
+        var generation = new GenerationRequest(prompt.Ids, maxTokens, sampling, bundle.EndOfSequenceIds, [.. bundle.Format.StopStrings, .. query.Stop ?? []], logprobs);
         return new PreparedChat(generation, prompt.DroppedTurns, _safety.Assess(conversation));
     }
 

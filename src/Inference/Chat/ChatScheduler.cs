@@ -48,7 +48,7 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     /// host thread with each final piece of text. Throws Overloaded (429) when too many are waiting, and
     /// Validation (400) when the request alone needs more KV memory than the whole budget.
     /// </summary>
-    public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation = default)
+    public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<ReplyDelta> onDelta, CancellationToken cancellation = default)
     {
         var engine = host.Models.Chat ?? throw new InferenceException(InferenceErrorKind.NotFound, "This service has no chat model loaded.", "model");
         var bundle = engine.Bundle;

@@ -19,14 +19,16 @@ public sealed record ChatInput(
     IReadOnlyList<string>? Stop = null,
     long? Seed = null,
     int? TopK = null,
-    double? RepetitionPenalty = null);
+    double? RepetitionPenalty = null,
+    bool? Logprobs = null,
+    int? TopLogprobs = null);
 
 /// <summary>
 /// A started chat request. <see cref="Deltas"/> yields each final piece of reply text (only when started
 /// with streaming) and ends when the generation does; <see cref="Result"/> completes with the reply, or
 /// faults with the generation's error.
 /// </summary>
-public sealed record ChatRun(string Model, PreparedChat Chat, string? AiDisclosure, IAsyncEnumerable<string> Deltas, Task<GenerationResult> Result);
+public sealed record ChatRun(string Model, PreparedChat Chat, string? AiDisclosure, IAsyncEnumerable<ReplyDelta> Deltas, Task<GenerationResult> Result);
 
 /// <summary>
 /// Chat completions from request to reply: checks the model, the choice count, the sampling fields, the
@@ -51,10 +53,11 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
         var messages = Messages(input.Messages);
         CheckSampling(input, engine.Options.MaxStopStrings);
         var prepared = engine.Prepare(new ChatQuery(messages, input.Temperature, input.TopP, input.MaxTokens, input.Stop,
-            input.Seed, input.TopK, input.RepetitionPenalty), cancellation);
+            input.Seed, input.TopK, input.RepetitionPenalty)
+        { Logprobs = input.Logprobs, TopLogprobs = input.TopLogprobs }, cancellation);
 
-        var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        Action<string> onDelta = streaming ? delta => deltas.Writer.TryWrite(delta) : _ => { };
+        var deltas = Channel.CreateUnbounded<ReplyDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Action<ReplyDelta> onDelta = streaming ? delta => deltas.Writer.TryWrite(delta) : _ => { };
         var result = scheduler.SubmitAsync(prepared, onDelta, cancellation);
         // The reply's last delta is written before the job completes (both on the host thread).
         _ = result.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);

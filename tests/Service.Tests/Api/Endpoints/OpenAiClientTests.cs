@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Service.Contracts;
 using Service.Inference.Chat;
 using Service.Tests.Support;
 
@@ -37,6 +38,18 @@ public sealed class OpenAiClientTests
         AssertCommonShape(result);
     }
 
+    [Fact]
+    public async Task The_openai_package_reads_the_reference_logprobs_plain_and_streamed()
+    {
+        var expected = ChatLogprobsHttpTests.Reference();
+        var greedy = expected.Cases.Single(c => c.Name == "greedy");
+        var result = await RunClient(ChatCheckpointHttpTests.Settings(), ChatFixtures.Qwen2, "logprobs.mjs");
+        Assert.Equal(greedy.ReplyText, result.GetProperty("content").GetString());
+        Assert.Equal(greedy.ReplyText, result.GetProperty("text").GetString());
+        foreach (var part in new[] { "plain", "streamed" })
+            ChatLogprobsHttpTests.AssertMatches(greedy.Tokens, result.GetProperty(part).Deserialize<List<ChatTokenLogprob>>()!);
+    }
+
     static void AssertCommonShape(JsonElement result)
     {
         Assert.Equal(result.GetProperty("finish_reason").GetString(), result.GetProperty("stream_finish_reason").GetString());
@@ -49,7 +62,7 @@ public sealed class OpenAiClientTests
         Assert.Contains("n must be 1", error.GetProperty("message").GetString());
     }
 
-    static async Task<JsonElement> RunClient(Dictionary<string, string?> settings, string model)
+    static async Task<JsonElement> RunClient(Dictionary<string, string?> settings, string model, string script = "chat.mjs")
     {
         var clientDir = Path.Combine(RepositoryRoot(), "tests", "openai-client");
         Assert.True(Directory.Exists(Path.Combine(clientDir, "node_modules", "openai")),
@@ -60,7 +73,7 @@ public sealed class OpenAiClientTests
         await factory.StartedClient();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-        var start = new ProcessStartInfo("node", ["chat.mjs", model])
+        var start = new ProcessStartInfo("node", [script, model])
         {
             WorkingDirectory = clientDir,
             RedirectStandardOutput = true,

@@ -47,7 +47,7 @@ public sealed class CrisisFirstSchedulingTests : IDisposable
         var waitingWhenStarted = new Dictionary<string, int>();
         using var running = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        Action<string> Track(string label) => _ =>
+        Action<ReplyDelta> Track(string label) => _ =>
         {
             if (started.Contains(label)) return;
             started.Add(label);
@@ -82,7 +82,7 @@ public sealed class CrisisFirstSchedulingTests : IDisposable
         var started = new List<string>();
         using var running = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        Action<string> Track(string label) => _ =>
+        Action<ReplyDelta> Track(string label) => _ =>
         {
             if (started.Contains(label)) return;
             started.Add(label);
