@@ -51,6 +51,12 @@ public sealed record ChatCompletionRequest
     [JsonPropertyName("top_logprobs"), Description("0 to 20: how many most likely tokens to list at each position; needs logprobs: true.")]
     public int? TopLogprobs { get; init; }
 
+    [JsonPropertyName("response_format"), Description("{\"type\": \"json_schema\", \"json_schema\": {\"name\", \"schema\", \"strict\"}} constrains the reply to compact JSON valid against the schema (guided decoding: tokens that cannot continue a valid output are masked before sampling, and the reply ends when the JSON is complete).")]
+    public ChatResponseFormat? ResponseFormat { get; init; }
+
+    [JsonPropertyName("structured_outputs"), Description("Extension, as vLLM names it: {\"choice\": [...]} makes the reply exactly one of the strings.")]
+    public ChatStructuredOutputs? StructuredOutputs { get; init; }
+
     [JsonPropertyName("repetition_penalty"), Description("Extension: CTRL-style penalty on tokens already seen (1 = off, e.g. 1.1; absent: Chat:RepetitionPenalty, generation_config.json, else off).")]
     public double? RepetitionPenalty { get; init; }
 }

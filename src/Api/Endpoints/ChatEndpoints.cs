@@ -4,6 +4,7 @@ using Service.Api.Streaming;
 using Service.Contracts;
 using Service.Inference.Chat;
 using Service.Inference.Generation;
+using Service.Inference.Generation.Guided;
 
 namespace Service.Api.Endpoints;
 
@@ -52,12 +53,14 @@ public static class ChatEndpoints
         if (result.FinishReason == FinishReason.Cancelled) return Results.Empty; // nobody is listening
         var notices = reply.Run.Chat.Notices;
         return TypedResults.Ok(new ChatCompletion(reply.Id, "chat.completion", reply.Created, reply.Run.Model,
-            [new ChatChoice(0, new ChatReplyMessage("assistant", notices.Preamble + result.Text), ChatReply.FinishReasonName(result), notices.CrisisNotice is null ? null : true,
+            [new ChatChoice(0, new ChatReplyMessage("assistant", reply.Run.Chat.ReplyPreamble + result.Text), ChatReply.FinishReasonName(result), notices.CrisisNotice is null ? null : true,
                 ChatLogprobsMapping.Of(result.Logprobs))],
             ChatReply.Usage(result), reply.Run.AiDisclosure));
     }
 
     static ChatInput Input(ChatCompletionRequest r) => new(
         r.Model, r.Messages?.Select(m => new ChatTurn(m.Role, m.Content)).ToList(), r.N,
-        r.Temperature, r.TopP, r.MaxCompletionTokens ?? r.MaxTokens, r.Stop, r.Seed, r.TopK, r.RepetitionPenalty, r.Logprobs, r.TopLogprobs);
+        r.Temperature, r.TopP, r.MaxCompletionTokens ?? r.MaxTokens, r.Stop, r.Seed, r.TopK, r.RepetitionPenalty, r.Logprobs, r.TopLogprobs,
+        r.ResponseFormat is null && r.StructuredOutputs is null ? null
+            : new GuidedOutputRequest(r.ResponseFormat?.Type, r.ResponseFormat?.JsonSchema?.Schema, r.StructuredOutputs?.Choice));
 }

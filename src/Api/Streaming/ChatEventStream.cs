@@ -25,7 +25,7 @@ public static class ChatEventStream
         try
         {
             yield return Chunk(reply, new ChatDelta(Role: "assistant", Content: ""), first: true);
-            if (notices.Preamble.Length > 0) yield return Chunk(reply, new ChatDelta(Content: notices.Preamble));
+            if (run.Chat.ReplyPreamble is { Length: > 0 } preamble) yield return Chunk(reply, new ChatDelta(Content: preamble));
             long? previous = null;
             await foreach (var delta in run.Deltas.WithCancellation(cancellation))
             {

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Service.Inference.Generation;
+using Service.Inference.Generation.Guided;
 using Service.Inference.Hosting;
 using Service.Inference.Tokenization;
 
@@ -21,7 +22,8 @@ public sealed record ChatInput(
     int? TopK = null,
     double? RepetitionPenalty = null,
     bool? Logprobs = null,
-    int? TopLogprobs = null);
+    int? TopLogprobs = null,
+    GuidedOutputRequest? Guided = null);
 
 /// <summary>
 /// A started chat request. <see cref="Deltas"/> yields each final piece of reply text (only when started
@@ -54,7 +56,7 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
         CheckSampling(input, engine.Options.MaxStopStrings);
         var prepared = engine.Prepare(new ChatQuery(messages, input.Temperature, input.TopP, input.MaxTokens, input.Stop,
             input.Seed, input.TopK, input.RepetitionPenalty)
-        { Logprobs = input.Logprobs, TopLogprobs = input.TopLogprobs }, cancellation);
+        { Logprobs = input.Logprobs, TopLogprobs = input.TopLogprobs, Guide = input.Guided?.Compile() }, cancellation);
 
         var deltas = Channel.CreateUnbounded<ReplyDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         Action<ReplyDelta> onDelta = streaming ? delta => deltas.Writer.TryWrite(delta) : _ => { };

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Service.Inference.Generation.Guided;
 using Service.Inference.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,6 +29,7 @@ public sealed class DecodingSequence : IDisposable
     List<TokenLogprob>? _logprobs; // only when the request asks for them
     TokenLogprob? _drawn;
     int _logprobsSent;
+    readonly TokenGuide? _guide; // only for guided output
 
     /// <param name="decode">Text of generated ids (special tokens dropped).</param>
     /// <param name="clean">The prompt format's clean-up of reply text (prefix-stable), or null.</param>
@@ -43,6 +45,7 @@ public sealed class DecodingSequence : IDisposable
         _reply = new ReplyText(request.StopStrings, clean);
         _generator = Sampler.NewGenerator(request.Sampling.Seed, model.Device);
         _generated = new List<int>(request.MaxNewTokens);
+        if (request.Guide is { } guide) _guide = new TokenGuide(guide, request.EndOfSequenceIds);
     }
 
     public GenerationRequest Request { get; }
@@ -83,6 +86,7 @@ public sealed class DecodingSequence : IDisposable
 
     int Choose(Tensor logits)
     {
+        if (_guide is not null) logits = _guide.Mask(logits);
         if (Request.Logprobs is not { } options) return Sampler.Next(logits, Request.Sampling, Seen, _generator);
         (int id, _drawn) = TokenLogprobs.Sample(logits, Request.Sampling, Seen, _generator, options);
         return id;
@@ -99,6 +103,7 @@ public sealed class DecodingSequence : IDisposable
             return;
         }
         _generated.Add(id);
+        _guide?.Advance(id);
         if (_drawn is not null) (_logprobs ??= []).Add(_drawn);
         _drawn = null;
         var delta = _reply.Update(_decode(_generated));

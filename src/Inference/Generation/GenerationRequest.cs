@@ -7,7 +7,8 @@ public sealed record GenerationRequest(
     SamplingParameters Sampling,
     IReadOnlySet<int> EndOfSequenceIds,
     IReadOnlyList<string> StopStrings,
-    LogprobOptions? Logprobs = null);
+    LogprobOptions? Logprobs = null,
+    Guided.GuideOptions? Guide = null);
 
 public enum FinishReason { Stop, Length, Cancelled }
 

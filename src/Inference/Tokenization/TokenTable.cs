@@ -15,10 +15,12 @@ public sealed class TokenTable
     {
         Texts = new string[vocabSize];
         Bytes = new byte[vocabSize][];
+        Dropped = new bool[vocabSize];
         for (int id = 0; id < vocabSize; id++)
         {
             Texts[id] = tokenizer.TokenText(id);
             Bytes[id] = tokenizer.TokenBytes(id);
+            Dropped[id] = Bytes[id].Length > 0 && tokenizer.Decode([id]).Length == 0;
         }
     }
 
@@ -28,4 +30,6 @@ public sealed class TokenTable
     public int Count => Texts.Length;
     public string[] Texts { get; }
     public byte[][] Bytes { get; }
+    /// <summary>Ids with a name but no text in a reply: special tokens, which decoding drops.</summary>
+    public bool[] Dropped { get; }
 }

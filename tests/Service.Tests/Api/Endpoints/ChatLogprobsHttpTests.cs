@@ -34,7 +34,8 @@ public sealed class ChatLogprobsHttpTests(ChatLogprobsHttpTests.Server server) :
         [property: JsonPropertyName("repetition_penalty")] double RepetitionPenalty,
         [property: JsonPropertyName("top_k")] int TopK,
         [property: JsonPropertyName("reply_text")] string ReplyText,
-        [property: JsonPropertyName("tokens")] IReadOnlyList<Entry> Tokens);
+        [property: JsonPropertyName("tokens")] IReadOnlyList<Entry> Tokens,
+        [property: JsonPropertyName("first_logprobs")] double[]? FirstLogprobs = null);
 
     public sealed record Entry(
         [property: JsonPropertyName("id")] int Id,

@@ -1,0 +1,73 @@
+using System.Runtime.CompilerServices;
+using Service.Inference.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Generation.Guided;
+
+/// <summary>
+/// Constrains one sequence token by token: a token is allowed only if the reply's bytes so far plus its bytes
+/// remain a prefix of a valid output; once the output is complete, end-of-sequence is allowed (and, when
+/// nothing can follow, only it). Logits of disallowed tokens become -inf before sampling.
+/// </summary>
+public sealed class TokenGuide(GuideOptions options, IReadOnlySet<int> endOfSequence)
+{
+    OutputState? _state = options.Grammar.Start();
+
+    public Tensor Mask(Tensor logits)
+    {
+        var allowed = torch.tensor(Allowed((int)logits.shape[0]), device: logits.device);
+        return logits.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+    }
+
+    /// <summary>Whether each id may come next. Walks the vocabulary in byte order so tokens that share a prefix share its states.</summary>
+    public bool[] Allowed(int vocabSize)
+    {
+        var allowed = new bool[vocabSize];
+        if (_state is { } state)
+        {
+            var order = PrefixOrder.For(options.Tokens);
+            var states = new OutputState?[order.MaxLength + 1];
+            states[0] = state;
+            for (int k = 0; k < order.Ids.Length; k++)
+            {
+                int id = order.Ids[k];
+                var bytes = options.Tokens.Bytes[id];
+                for (int d = order.Shared[k]; d < bytes.Length; d++) states[d + 1] = states[d]?.Feed(bytes[d]);
+                if (id < vocabSize && bytes.Length > 0 && !endOfSequence.Contains(id)) allowed[id] = states[bytes.Length] is not null;
+            }
+        }
+        bool stuck = !allowed.Contains(true); // nothing valid can follow (or a token left the grammar): end the reply
+        foreach (int id in endOfSequence)
+            if (id < vocabSize) allowed[id] = stuck || _state!.IsComplete;
+        return allowed;
+    }
+
+    /// <summary>Moves past a generated token (not end-of-sequence).</summary>
+    public void Advance(int id)
+    {
+        if (id >= options.Tokens.Count || options.Tokens.Dropped[id]) return; // adds nothing to the reply
+        foreach (byte b in options.Tokens.Bytes[id]) _state = _state?.Feed(b);
+    }
+
+    /// <summary>The vocabulary's ids sorted by their bytes, with how many leading bytes each shares with the one before.</summary>
+    sealed class PrefixOrder
+    {
+        static readonly ConditionalWeakTable<TokenTable, PrefixOrder> Orders = new();
+
+        public int[] Ids { get; }
+        public int[] Shared { get; }
+        public int MaxLength { get; }
+
+        PrefixOrder(TokenTable tokens)
+        {
+            var bytes = tokens.Bytes;
+            Ids = [.. Enumerable.Range(0, tokens.Count).Where(i => bytes[i].Length > 0 && !tokens.Dropped[i]).Order(Comparer<int>.Create((a, b) => bytes[a].AsSpan().SequenceCompareTo(bytes[b])))];
+            Shared = new int[Ids.Length];
+            for (int k = 1; k < Ids.Length; k++) Shared[k] = bytes[Ids[k]].AsSpan().CommonPrefixLength(bytes[Ids[k - 1]]);
+            MaxLength = Ids.Length == 0 ? 0 : Ids.Max(i => bytes[i].Length);
+        }
+
+        public static PrefixOrder For(TokenTable tokens) => Orders.GetValue(tokens, t => new PrefixOrder(t));
+    }
+}
