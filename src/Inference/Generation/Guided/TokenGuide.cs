@@ -20,7 +20,10 @@ public sealed class TokenGuide(GuideOptions options, IReadOnlySet<int> endOfSequ
         return logits.masked_fill(allowed.logical_not(), double.NegativeInfinity);
     }
 
-    /// <summary>Whether each id may come next. Walks the vocabulary in byte order so tokens that share a prefix share its states.</summary>
+    /// <summary>
+    /// Whether each id may come next. Walks the vocabulary in byte order, so tokens that share a prefix share its
+    /// states and, once a prefix leaves the grammar, every token under it is refused without a step (as a trie walk would).
+    /// </summary>
     public bool[] Allowed(int vocabSize)
     {
         var allowed = new bool[vocabSize];
@@ -29,12 +32,17 @@ public sealed class TokenGuide(GuideOptions options, IReadOnlySet<int> endOfSequ
             var order = PrefixOrder.For(options.Tokens);
             var states = new OutputState?[order.MaxLength + 1];
             states[0] = state;
+            int dead = int.MaxValue; // the depth at which the current path left the grammar: every token below it is refused untried
             for (int k = 0; k < order.Ids.Length; k++)
             {
+                int shared = order.Shared[k];
+                if (dead <= shared) continue;
+                dead = int.MaxValue;
                 int id = order.Ids[k];
                 var bytes = options.Tokens.Bytes[id];
-                for (int d = order.Shared[k]; d < bytes.Length; d++) states[d + 1] = states[d]?.Feed(bytes[d]);
-                if (id < vocabSize && bytes.Length > 0 && !endOfSequence.Contains(id)) allowed[id] = states[bytes.Length] is not null;
+                for (int d = shared; d < bytes.Length; d++)
+                    if ((states[d + 1] = states[d]!.Feed(bytes[d])) is null) { dead = d + 1; break; }
+                if (dead == int.MaxValue && id < vocabSize) allowed[id] = true;
             }
         }
         bool stuck = !allowed.Contains(true); // nothing valid can follow (or a token left the grammar): end the reply

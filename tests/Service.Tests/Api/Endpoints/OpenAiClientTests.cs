@@ -50,6 +50,20 @@ public sealed class OpenAiClientTests
             ChatLogprobsHttpTests.AssertMatches(greedy.Tokens, result.GetProperty(part).Deserialize<List<ChatTokenLogprob>>()!);
     }
 
+    [Fact]
+    public async Task The_openai_package_gets_guided_replies_that_follow_the_schema_and_the_choices()
+    {
+        const string schema = """{"type": "object", "properties": {"f": {"enum": ["sad", "calm"]}, "ok": {"type": "boolean"}}, "required": ["f"]}""";
+        string[] choices = ["I feel sad.", "Thank you"];
+        var result = await RunClient(ChatCheckpointHttpTests.Settings(), ChatFixtures.Qwen2, "guided.mjs", schema, JsonSerializer.Serialize(choices));
+        var validator = await NJsonSchema.JsonSchema.FromJsonAsync(schema);
+        var json = result.GetProperty("json").GetString()!;
+        Assert.Empty(validator.Validate(json));
+        Assert.Equal("stop", result.GetProperty("json_finish").GetString());
+        Assert.Equal(json, result.GetProperty("streamed").GetString());
+        Assert.Contains(result.GetProperty("choice").GetString(), choices);
+    }
+
     static void AssertCommonShape(JsonElement result)
     {
         Assert.Equal(result.GetProperty("finish_reason").GetString(), result.GetProperty("stream_finish_reason").GetString());
@@ -62,7 +76,7 @@ public sealed class OpenAiClientTests
         Assert.Contains("n must be 1", error.GetProperty("message").GetString());
     }
 
-    static async Task<JsonElement> RunClient(Dictionary<string, string?> settings, string model, string script = "chat.mjs")
+    static async Task<JsonElement> RunClient(Dictionary<string, string?> settings, string model, string script = "chat.mjs", params string[] arguments)
     {
         var clientDir = Path.Combine(RepositoryRoot(), "tests", "openai-client");
         Assert.True(Directory.Exists(Path.Combine(clientDir, "node_modules", "openai")),
@@ -73,7 +87,7 @@ public sealed class OpenAiClientTests
         await factory.StartedClient();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-        var start = new ProcessStartInfo("node", [script, model])
+        var start = new ProcessStartInfo("node", [script, model, .. arguments])
         {
             WorkingDirectory = clientDir,
             RedirectStandardOutput = true,
