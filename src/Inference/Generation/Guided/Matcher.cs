@@ -36,6 +36,10 @@ public sealed class OutputState
 
     OutputState(Matcher? head, OutputState? tail) => (_head, _tail) = (head, tail);
 
+    /// <summary>The innermost matcher (null when done) and what encloses it, shared by every state inside the same value.</summary>
+    public Matcher? Head => _head;
+    public OutputState? Tail => _tail;
+
     public static readonly OutputState Done = new(null, null);
 
     public static OutputState Start(Matcher root) => new(root, Done);

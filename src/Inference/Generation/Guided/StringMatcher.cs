@@ -18,6 +18,14 @@ public sealed class StringMatcher(int minLength, int maxLength) : Matcher
     StringMatcher With(Phase phase, int points, int units, int pending = 0, byte low = 0x80, byte high = 0xBF) =>
         new(minLength, maxLength) { _phase = phase, _points = points, _units = units, _pending = pending, _low = low, _high = high };
 
+    /// <summary>
+    /// What decides the next token inside this string when no token is longer than <paramref name="horizon"/> bytes:
+    /// two states with the same signature (and the same enclosing state) allow the same tokens. Lengths still
+    /// needed or left are capped there, so an unbounded string has one signature throughout its body.
+    /// </summary>
+    public (int Phase, int Pending, byte Low, byte High, int MinLeft, int MaxLeft) Signature(int horizon) =>
+        ((int)_phase, _pending, _low, _high, Math.Clamp(minLength - _points, 0, horizon + 1), (int)Math.Min((long)maxLength - _units, horizon + 1));
+
     StringMatcher Character(int units) => With(Phase.Body, _points + 1, _units + units);
 
     public override Step Feed(byte b)

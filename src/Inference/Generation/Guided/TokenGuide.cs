@@ -13,6 +13,9 @@ namespace Service.Inference.Generation.Guided;
 public sealed class TokenGuide(GuideOptions options, IReadOnlySet<int> endOfSequence)
 {
     OutputState? _state = options.Grammar.Start();
+    // Masks inside a string, by what decides them: a long string's steps mostly repeat one mask, the costliest
+    // (nearly every token is allowed and tried). A few entries: a mask is one bool per vocabulary entry.
+    readonly Dictionary<(OutputState?, (int, int, byte, byte, int, int)), bool[]> _stringMasks = [];
 
     public Tensor Mask(Tensor logits)
     {
@@ -25,6 +28,15 @@ public sealed class TokenGuide(GuideOptions options, IReadOnlySet<int> endOfSequ
     /// states and, once a prefix leaves the grammar, every token under it is refused without a step (as a trie walk would).
     /// </summary>
     public bool[] Allowed(int vocabSize)
+    {
+        if (_state is not { Head: StringMatcher text } inside) return Compute(vocabSize);
+        var key = (inside.Tail, text.Signature(PrefixOrder.For(options.Tokens).MaxLength));
+        if (_stringMasks.TryGetValue(key, out var known) && known.Length == vocabSize) return known;
+        if (_stringMasks.Count >= 4) _stringMasks.Clear();
+        return _stringMasks[key] = Compute(vocabSize);
+    }
+
+    bool[] Compute(int vocabSize)
     {
         var allowed = new bool[vocabSize];
         if (_state is { } state)
