@@ -56,8 +56,15 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
         // The reply may not run past the model's context: a longer request ends with finish_reason "length".
         maxTokens = Math.Min(maxTokens, context - prompt.Ids.Length);
         var generation = new GenerationRequest(prompt.Ids, maxTokens, sampling, bundle.EndOfSequenceIds, [.. bundle.Format.StopStrings, .. query.Stop ?? []], logprobs,
-            query.Guide is { } grammar ? new Generation.Guided.GuideOptions(grammar, TokenTable.For(bundle.Tokenizer, bundle.Model.VocabSize)) : null);
+            query.Guide is { } grammar ? Guide(grammar) : null);
         return new PreparedChat(generation, prompt.DroppedTurns, _safety.Assess(conversation));
+    }
+
+    Generation.Guided.GuideOptions Guide(Generation.Guided.OutputGrammar grammar)
+    {
+        var tokens = TokenTable.For(bundle.Tokenizer, bundle.Model.VocabSize);
+        Generation.Guided.TokenGuide.Prepare(tokens);
+        return new(grammar, tokens);
     }
 
     /// <summary>
