@@ -45,6 +45,18 @@ public sealed record ChatCompletionRequest
     [JsonPropertyName("top_k"), Description("Extension: sample only among the k most likely tokens (0 = off; absent: Chat:TopK, generation_config.json, else off).")]
     public int? TopK { get; init; }
 
+    [JsonPropertyName("logprobs"), Description("Return the log-probability of each generated token (choices[].logprobs.content), from the distribution it was drawn from: after repetition_penalty and temperature, before top_k/top_p truncation, as OpenAI documents it; greedy (temperature 0) gives the raw softmax.")]
+    public bool? Logprobs { get; init; }
+
+    [JsonPropertyName("top_logprobs"), Description("0 to 20: how many most likely tokens to list at each position; needs logprobs: true.")]
+    public int? TopLogprobs { get; init; }
+
+    [JsonPropertyName("response_format"), Description("{\"type\": \"json_schema\", \"json_schema\": {\"name\", \"schema\", \"strict\"}} constrains the reply to compact JSON valid against the schema (guided decoding: tokens that cannot continue a valid output are masked before sampling, and the reply ends when the JSON is complete).")]
+    public ChatResponseFormat? ResponseFormat { get; init; }
+
+    [JsonPropertyName("structured_outputs"), Description("Extension, as vLLM names it: {\"choice\": [...]} makes the reply exactly one of the strings.")]
+    public ChatStructuredOutputs? StructuredOutputs { get; init; }
+
     [JsonPropertyName("repetition_penalty"), Description("Extension: CTRL-style penalty on tokens already seen (1 = off, e.g. 1.1; absent: Chat:RepetitionPenalty, generation_config.json, else off).")]
     public double? RepetitionPenalty { get; init; }
 }
@@ -84,7 +96,8 @@ public sealed record ChatChoice(
     [property: JsonPropertyName("index"), Description("Position of the choice, 0 to n - 1.")] int Index,
     [property: JsonPropertyName("message"), Description("The assistant's reply, after any notice preamble.")] ChatReplyMessage Message,
     [property: JsonPropertyName("finish_reason"), Description("stop (end of turn or a stop string) or length (max_tokens or the context).")] string FinishReason,
-    [property: JsonPropertyName("crisis_notice"), Description("Extension: true when a crisis notice (support resources) precedes the reply."), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? CrisisNotice);
+    [property: JsonPropertyName("crisis_notice"), Description("Extension: true when a crisis notice (support resources) precedes the reply."), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? CrisisNotice,
+    [property: JsonPropertyName("logprobs"), Description("Log-probabilities of the reply's tokens, when the request set logprobs: true."), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ChatLogprobs? Logprobs = null);
 
 [Description("The assistant's message.")]
 public sealed record ChatReplyMessage(
@@ -112,7 +125,8 @@ public sealed record ChatChunkChoice(
     [property: JsonPropertyName("index"), Description("Position of the choice this delta belongs to, 0 to n - 1.")] int Index,
     [property: JsonPropertyName("delta"), Description("What this chunk adds to the reply.")] ChatDelta Delta,
     [property: JsonPropertyName("finish_reason"), Description("null until the choice's last chunk; then stop or length (one per choice).")] string? FinishReason,
-    [property: JsonPropertyName("crisis_notice"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Extension, first chunk only: true when a crisis notice precedes the reply.")] bool? CrisisNotice = null);
+    [property: JsonPropertyName("crisis_notice"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Extension, first chunk only: true when a crisis notice precedes the reply.")] bool? CrisisNotice = null,
+    [property: JsonPropertyName("logprobs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("With logprobs: true, the entries of the tokens generated since the previous chunk.")] ChatLogprobs? Logprobs = null);
 
 [Description("A piece of the streamed reply.")]
 public sealed record ChatDelta(

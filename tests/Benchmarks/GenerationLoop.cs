@@ -23,7 +23,7 @@ public static class GenerationLoop
         Func<string, string>? clean, Action<string> onDelta, CancellationToken cancellation)
     {
         using var mode = torch.inference_mode();
-        using var sequence = new DecodingSequence(model, request, decode, clean, onDelta, cancellation);
+        using var sequence = new DecodingSequence(model, request, decode, clean, delta => onDelta(delta.Text), cancellation);
         while (sequence.Finished is null)
         {
             if (cancellation.IsCancellationRequested) sequence.Cancel();

@@ -4,6 +4,7 @@ using Service.Api.Streaming;
 using Service.Contracts;
 using Service.Inference.Chat;
 using Service.Inference.Generation;
+using Service.Inference.Generation.Guided;
 
 namespace Service.Api.Endpoints;
 
@@ -52,12 +53,14 @@ public static class ChatEndpoints
         if (results.Any(r => r.FinishReason == FinishReason.Cancelled)) return Results.Empty; // nobody is listening
         var notices = reply.Run.Chat.Notices;
         return TypedResults.Ok(new ChatCompletion(reply.Id, "chat.completion", reply.Created, reply.Run.Model,
-            [.. results.Select((result, k) => new ChatChoice(k, new ChatReplyMessage("assistant", notices.Preamble + result.Text),
-                ChatReply.FinishReasonName(result), notices.CrisisNotice is null ? null : true))],
+            [.. results.Select((result, k) => new ChatChoice(k, new ChatReplyMessage("assistant", reply.Run.Chat.ReplyPreamble + result.Text),
+                ChatReply.FinishReasonName(result), notices.CrisisNotice is null ? null : true, ChatLogprobsMapping.Of(result.Logprobs)))],
             ChatReply.Usage(results), reply.Run.AiDisclosure));
     }
 
     static ChatInput Input(ChatCompletionRequest r) => new(
         r.Model, r.Messages?.Select(m => new ChatTurn(m.Role, m.Content)).ToList(), r.N,
-        r.Temperature, r.TopP, r.MaxCompletionTokens ?? r.MaxTokens, r.Stop, r.Seed, r.TopK, r.RepetitionPenalty);
+        r.Temperature, r.TopP, r.MaxCompletionTokens ?? r.MaxTokens, r.Stop, r.Seed, r.TopK, r.RepetitionPenalty, r.Logprobs, r.TopLogprobs,
+        r.ResponseFormat is null && r.StructuredOutputs is null ? null
+            : new GuidedOutputRequest(r.ResponseFormat?.Type, r.ResponseFormat?.JsonSchema?.Schema, r.StructuredOutputs?.Choice));
 }

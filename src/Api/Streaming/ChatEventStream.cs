@@ -27,7 +27,7 @@ public static class ChatEventStream
             for (int k = 0; k < run.Results.Count; k++)
             {
                 yield return Chunk(reply, k, new ChatDelta(Role: "assistant", Content: ""), first: true);
-                if (notices.Preamble.Length > 0) yield return Chunk(reply, k, new ChatDelta(Content: notices.Preamble));
+                if (run.Chat.ReplyPreamble is { Length: > 0 } preamble) yield return Chunk(reply, k, new ChatDelta(Content: preamble));
             }
             long? previous = null;
             await foreach (var delta in run.Deltas.WithCancellation(cancellation))
@@ -35,7 +35,7 @@ public static class ChatEventStream
                 if (previous is null) ServiceMetrics.FirstToken(ServiceMetrics.Tasks.Chat, reply.Started);
                 else ServiceMetrics.NextToken(ServiceMetrics.Tasks.Chat, Stopwatch.GetElapsedTime(previous.Value));
                 previous = Stopwatch.GetTimestamp();
-                yield return Chunk(reply, delta.Index, new ChatDelta(Content: delta.Text));
+                yield return Chunk(reply, delta.Index, new ChatDelta(Content: delta.Text), logprobs: ChatLogprobsMapping.Of(delta.Logprobs));
             }
             var (results, failure) = await Outcome(Task.WhenAll(run.Results));
             ended = true;
@@ -76,9 +76,9 @@ public static class ChatEventStream
         }
     }
 
-    static string Chunk(ChatReply reply, int choice, ChatDelta delta, string? finish = null, bool first = false) =>
+    static string Chunk(ChatReply reply, int choice, ChatDelta delta, string? finish = null, bool first = false, ChatLogprobs? logprobs = null) =>
         Json(new ChatCompletionChunk(reply.Id, "chat.completion.chunk", reply.Created, reply.Run.Model,
-            [new ChatChunkChoice(choice, delta, finish, first && reply.Run.Chat.Notices.CrisisNotice is not null ? true : null)],
+            [new ChatChunkChoice(choice, delta, finish, first && reply.Run.Chat.Notices.CrisisNotice is not null ? true : null, logprobs)],
             AiDisclosure: first && choice == 0 ? reply.Run.AiDisclosure : null));
 
     static string Json<T>(T payload) => JsonSerializer.Serialize(payload);

@@ -1,5 +1,6 @@
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
+using Service.Inference.Tokenization;
 
 namespace Service.Inference.Chat;
 
@@ -12,10 +13,24 @@ public sealed record ChatQuery(
     IReadOnlyList<string>? Stop = null,
     long? Seed = null,
     int? TopK = null,
-    double? RepetitionPenalty = null);
+    double? RepetitionPenalty = null)
+{
+    /// <summary>OpenAI's `logprobs` and `top_logprobs` (checked by <see cref="ChatEngine.Prepare"/>).</summary>
+    public bool? Logprobs { get; init; }
+    public int? TopLogprobs { get; init; }
+    /// <summary>The grammar a guided reply follows (response_format json_schema, structured_outputs.choice), or null.</summary>
+    public Generation.Guided.OutputGrammar? Guide { get; init; }
+}
 
 /// <summary>A validated, encoded chat request, ready for the model's thread.</summary>
-public sealed record PreparedChat(GenerationRequest Generation, int DroppedTurns, SafetyNotices Notices);
+public sealed record PreparedChat(GenerationRequest Generation, int DroppedTurns, SafetyNotices Notices)
+{
+    /// <summary>
+    /// What precedes the reply's text: the notices, except in a guided reply, whose content must stay exactly the
+    /// JSON or choice asked for (crisis_notice, X-Crisis-Notice and ai_disclosure still carry the notices).
+    /// </summary>
+    public string ReplyPreamble => Generation.Guide is null ? Notices.Preamble : "";
+}
 
 /// <summary>
 /// Chat completions. <see cref="Prepare"/> formats, truncates and encodes (any thread, no tensors) a
@@ -32,6 +47,7 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
     public PreparedChat Prepare(ChatQuery query, CancellationToken cancellation = default)
     {
         var sampling = Sampling(query);
+        var logprobs = LogprobOptions.From(query.Logprobs, query.TopLogprobs, () => TokenTable.For(bundle.Tokenizer, bundle.Model.VocabSize));
         var (conversation, prompt) = BuildPrompt(query.Messages, cancellation);
         int context = bundle.Model.MaxSequenceLength;
         int maxTokens = query.MaxTokens ?? options.MaxTokens;
@@ -39,8 +55,16 @@ public sealed class ChatEngine(ChatBundle bundle, ChatOptions options)
             throw InferenceException.Invalid($"max_tokens must be at least 1; it was {maxTokens}.", "max_tokens");
         // The reply may not run past the model's context: a longer request ends with finish_reason "length".
         maxTokens = Math.Min(maxTokens, context - prompt.Ids.Length);
-        var generation = new GenerationRequest(prompt.Ids, maxTokens, sampling, bundle.EndOfSequenceIds, [.. bundle.Format.StopStrings, .. query.Stop ?? []]);
+        var generation = new GenerationRequest(prompt.Ids, maxTokens, sampling, bundle.EndOfSequenceIds, [.. bundle.Format.StopStrings, .. query.Stop ?? []], logprobs,
+            query.Guide is { } grammar ? Guide(grammar) : null);
         return new PreparedChat(generation, prompt.DroppedTurns, _safety.Assess(conversation));
+    }
+
+    Generation.Guided.GuideOptions Guide(Generation.Guided.OutputGrammar grammar)
+    {
+        var tokens = TokenTable.For(bundle.Tokenizer, bundle.Model.VocabSize);
+        Generation.Guided.TokenGuide.Prepare(tokens);
+        return new(grammar, tokens);
     }
 
     /// <summary>

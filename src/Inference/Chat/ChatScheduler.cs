@@ -50,16 +50,16 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     /// host thread with each final piece of text. Throws Overloaded (429) when too many are waiting, and
     /// Validation (400) when the request alone needs more KV memory than the whole budget.
     /// </summary>
-    public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation = default) =>
+    public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<ReplyDelta> onDelta, CancellationToken cancellation = default) =>
         SubmitChoicesAsync(chat, 1, (_, delta) => onDelta(delta), cancellation)[0];
 
     /// <summary>
     /// Queues <paramref name="n"/> choices of one prompt, each its own sequence in the batch: choice 0 runs the
     /// prompt, the others copy its cache (all but the last prompt token) and sample on their own. With a seed,
     /// choice k draws from a generator seeded with seed + k, so every choice is reproducible on its own.
-    /// <paramref name="onDelta"/> receives the choice index with each piece of text.
+    /// <paramref name="onDelta"/> receives the choice index with each piece of text (and its tokens' log-probabilities when asked for).
     /// </summary>
-    public Task<GenerationResult>[] SubmitChoicesAsync(PreparedChat chat, int n, Action<int, string> onDelta, CancellationToken cancellation = default)
+    public Task<GenerationResult>[] SubmitChoicesAsync(PreparedChat chat, int n, Action<int, ReplyDelta> onDelta, CancellationToken cancellation = default)
     {
         var engine = host.Models.Chat ?? throw new InferenceException(InferenceErrorKind.NotFound, "This service has no chat model loaded.", "model");
         var bundle = engine.Bundle;

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Service.Inference.Generation;
+using Service.Inference.Generation.Guided;
 using Service.Inference.Hosting;
 using Service.Inference.Tokenization;
 
@@ -19,7 +20,10 @@ public sealed record ChatInput(
     IReadOnlyList<string>? Stop = null,
     long? Seed = null,
     int? TopK = null,
-    double? RepetitionPenalty = null);
+    double? RepetitionPenalty = null,
+    bool? Logprobs = null,
+    int? TopLogprobs = null,
+    GuidedOutputRequest? Guided = null);
 
 /// <summary>
 /// A started chat request of n choices. <see cref="Deltas"/> yields each final piece of reply text with its
@@ -28,8 +32,8 @@ public sealed record ChatInput(
 /// </summary>
 public sealed record ChatRun(string Model, PreparedChat Chat, string? AiDisclosure, IAsyncEnumerable<ChoiceDelta> Deltas, IReadOnlyList<Task<GenerationResult>> Results);
 
-/// <summary>A piece of choice <paramref name="Index"/>'s reply text.</summary>
-public sealed record ChoiceDelta(int Index, string Text);
+/// <summary>A piece of choice <paramref name="Index"/>'s reply text, with its tokens' log-probabilities when asked for.</summary>
+public sealed record ChoiceDelta(int Index, string Text, IReadOnlyList<TokenLogprob>? Logprobs);
 
 /// <summary>
 /// Chat completions from request to reply: checks the model, the choice count, the sampling fields, the
@@ -57,10 +61,11 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
         var messages = Messages(input.Messages);
         CheckSampling(input, engine.Options.MaxStopStrings);
         var prepared = engine.Prepare(new ChatQuery(messages, input.Temperature, input.TopP, input.MaxTokens, input.Stop,
-            input.Seed, input.TopK, input.RepetitionPenalty), cancellation);
+            input.Seed, input.TopK, input.RepetitionPenalty)
+        { Logprobs = input.Logprobs, TopLogprobs = input.TopLogprobs, Guide = input.Guided?.Compile() }, cancellation);
 
         var deltas = Channel.CreateUnbounded<ChoiceDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        Action<int, string> onDelta = streaming ? (index, delta) => deltas.Writer.TryWrite(new ChoiceDelta(index, delta)) : (_, _) => { };
+        Action<int, ReplyDelta> onDelta = streaming ? (index, delta) => deltas.Writer.TryWrite(new ChoiceDelta(index, delta.Text, delta.Logprobs)) : (_, _) => { };
         var results = scheduler.SubmitChoicesAsync(prepared, input.N ?? 1, onDelta, cancellation);
         // Each reply's last delta is written before its job completes (both on the host thread).
         _ = Task.WhenAll(results).ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);

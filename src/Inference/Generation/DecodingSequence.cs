@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Service.Inference.Generation.Guided;
 using Service.Inference.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -16,7 +17,7 @@ public sealed class DecodingSequence : IDisposable
 {
     readonly ICausalLanguageModel _model;
     readonly Func<IReadOnlyList<int>, string> _decode;
-    readonly Action<string> _onDelta;
+    readonly Action<ReplyDelta> _onDelta;
     readonly ReplyText _reply;
     readonly Generator _generator;
     readonly List<int> _generated;
@@ -25,12 +26,16 @@ public sealed class DecodingSequence : IDisposable
     int _prefilled, _endOfSequence; // an end-of-sequence token counts as a completion token, never decoded
     KvCache? _cache;
     bool _disposed;
+    List<TokenLogprob>? _logprobs; // only when the request asks for them
+    TokenLogprob? _drawn;
+    int _logprobsSent;
+    readonly TokenGuide? _guide; // only for guided output
 
     /// <param name="decode">Text of generated ids (special tokens dropped).</param>
     /// <param name="clean">The prompt format's clean-up of reply text (prefix-stable), or null.</param>
-    /// <param name="onDelta">Receives each piece of reply text as soon as it is final.</param>
+    /// <param name="onDelta">Receives each piece of reply text as soon as it is final, with its tokens' log-probabilities when asked for.</param>
     public DecodingSequence(ICausalLanguageModel model, GenerationRequest request, Func<IReadOnlyList<int>, string> decode,
-        Func<string, string>? clean, Action<string> onDelta, CancellationToken cancellation)
+        Func<string, string>? clean, Action<ReplyDelta> onDelta, CancellationToken cancellation)
     {
         _model = model;
         Request = request;
@@ -40,6 +45,7 @@ public sealed class DecodingSequence : IDisposable
         _reply = new ReplyText(request.StopStrings, clean);
         _generator = Sampler.NewGenerator(request.Sampling.Seed, model.Device);
         _generated = new List<int>(request.MaxNewTokens);
+        if (request.Guide is { } guide) _guide = new TokenGuide(guide, request.EndOfSequenceIds);
     }
 
     public GenerationRequest Request { get; }
@@ -88,7 +94,18 @@ public sealed class DecodingSequence : IDisposable
         var hidden = _model.Forward(torch.tensor(ids, [1, take], device: _model.Device), Cache); // [1, take, H]
         _prefilled += take;
         if (IsPrefilling) return;
-        Accept(Sampler.Next(_model.Logits(hidden[0, -1]), Request.Sampling, Seen, _generator)); // the head runs on the last position only
+        Next(_model.Logits(hidden[0, -1])); // the head runs on the last position only
+    }
+
+    /// <summary>Samples the next token from this sequence's logits row [V] and takes it.</summary>
+    public void Next(Tensor logits) => Accept(Choose(logits));
+
+    int Choose(Tensor logits)
+    {
+        if (_guide is not null) logits = _guide.Mask(logits);
+        if (Request.Logprobs is not { } options) return Sampler.Next(logits, Request.Sampling, Seen, _generator);
+        (int id, _drawn) = TokenLogprobs.Sample(logits, Request.Sampling, Seen, _generator, options);
+        return id;
     }
 
     /// <summary>Takes the sampled token: ends the sequence at end-of-sequence, a stop string or the length limit.</summary>
@@ -102,10 +119,22 @@ public sealed class DecodingSequence : IDisposable
             return;
         }
         _generated.Add(id);
+        _guide?.Advance(id);
+        if (_drawn is not null) (_logprobs ??= []).Add(_drawn);
+        _drawn = null;
         var delta = _reply.Update(_decode(_generated));
-        if (delta.Length > 0) _onDelta(delta);
+        if (delta.Length > 0) _onDelta(new ReplyDelta(delta, UnsentLogprobs()));
         if (_reply.Stopped) Finished = FinishReason.Stop;
         else if (_generated.Count >= Request.MaxNewTokens) Finished = FinishReason.Length;
+    }
+
+    /// <summary>Entries of the tokens accepted since the last delta: a streamed chunk carries those of the tokens in its text.</summary>
+    List<TokenLogprob>? UnsentLogprobs()
+    {
+        if (_logprobs is null || _logprobsSent == _logprobs.Count) return null;
+        var unsent = _logprobs[_logprobsSent..];
+        _logprobsSent = _logprobs.Count;
+        return unsent;
     }
 
     /// <summary>Ends the sequence early because its caller left.</summary>
@@ -116,10 +145,12 @@ public sealed class DecodingSequence : IDisposable
     {
         var finish = Finished ?? FinishReason.Length;
         var last = _reply.Finish(_decode(_generated));
-        if (last.Length > 0 && finish != FinishReason.Cancelled) _onDelta(last);
+        var unsent = UnsentLogprobs(); // tokens whose text was held back (a stop string, an unfinished character)
+        if ((last.Length > 0 || unsent is { Count: > 0 }) && finish != FinishReason.Cancelled) _onDelta(new ReplyDelta(last, unsent));
         Dispose();
         double elapsed = _clock.Elapsed.TotalMilliseconds;
-        var result = new GenerationResult(_reply.Text, Request.PromptIds.Length, _generated.Count + _endOfSequence, finish, _prefillMs, _prefillMs == 0 ? 0 : elapsed - _prefillMs);
+        var result = new GenerationResult(_reply.Text, Request.PromptIds.Length, _generated.Count + _endOfSequence, finish, _prefillMs, _prefillMs == 0 ? 0 : elapsed - _prefillMs,
+            Request.Logprobs is null ? null : _logprobs ?? []);
         GenerationMetrics.Record(result);
         return result;
     }
@@ -144,6 +175,6 @@ public static class DecodeStep
         var hidden = model.DecodeBatch(ids, [.. batch.Select(s => s.Cache)]); // [B, 1, H]
         var logits = model.Logits(hidden.select(1, 0));                       // [B, V]: one pass over the head for all rows
         for (int i = 0; i < batch.Count; i++)
-            batch[i].Accept(Sampler.Next(logits[i], batch[i].Request.Sampling, batch[i].Seen, batch[i].Generator));
+            batch[i].Next(logits[i]);
     }
 }

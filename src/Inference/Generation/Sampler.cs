@@ -21,10 +21,25 @@ public static class Sampler
     public static int Next(Tensor logits, SamplingParameters p, IEnumerable<int> previous, Generator generator)
     {
         using var scope = torch.NewDisposeScope();
+        return Pick(Distribution(logits, p, previous), p, generator);
+    }
+
+    /// <summary>
+    /// The logits of the distribution a token is drawn from, before any truncation: repetition penalty, then
+    /// temperature (greedy: the penalised logits). Log-probabilities are reported from these, as OpenAI does.
+    /// </summary>
+    public static Tensor Distribution(Tensor logits, SamplingParameters p, IEnumerable<int> previous)
+    {
         var x = logits.dtype is ScalarType.Float32 or ScalarType.Float64 ? logits : logits.to(ScalarType.Float32);
         if (p.RepetitionPenalty != 1.0) x = RepetitionPenalty(x, previous, p.RepetitionPenalty);
-        if (p.IsGreedy) return Greedy(x);
-        x = Temperature(x, p.Temperature);
+        return p.IsGreedy ? x : Temperature(x, p.Temperature);
+    }
+
+    /// <summary>The token from <see cref="Distribution"/>'s logits: greedy, or top-k and top-p truncation then a draw.</summary>
+    public static int Pick(Tensor distribution, SamplingParameters p, Generator generator)
+    {
+        if (p.IsGreedy) return Greedy(distribution);
+        var x = distribution;
         if (p.TopK is int k) x = TopK(x, k);
         if (p.TopP < 1.0) x = TopP(x, p.TopP);
         return Draw(x, generator);

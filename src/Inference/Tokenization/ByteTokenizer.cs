@@ -23,4 +23,8 @@ public sealed class ByteTokenizer : IChatTokenizer
     public string Decode(IReadOnlyList<int> ids) => Encoding.UTF8.GetString([.. ids.Where(id => id is >= 0 and < 256).Select(id => (byte)id)]);
 
     public int? SpecialTokenId(string token) => _special.TryGetValue(token, out var id) ? id : null;
+
+    public string TokenText(int id) => id is >= 0 and < 256 ? Decode([id]) : _special.FirstOrDefault(s => s.Value == id).Key ?? "";
+
+    public byte[] TokenBytes(int id) => id is >= 0 and < 256 ? [(byte)id] : Encoding.UTF8.GetBytes(TokenText(id));
 }

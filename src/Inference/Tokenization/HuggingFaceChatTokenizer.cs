@@ -76,6 +76,10 @@ public sealed class HuggingFaceChatTokenizer : IChatTokenizer
 
     public int? SpecialTokenId(string token) => _tokenizer.Added(token)?.Id;
 
+    public string TokenText(int id) => _tokenizer.Decode([id], skipSpecialTokens: false);
+
+    public byte[] TokenBytes(int id) => _tokenizer.TokenBytes(id);
+
     /// <summary>
     /// tokenizer_config.json's added_tokens_decoder, which transformers adds to the tokenizer at load: InternLM2's
     /// tokenizer.json has no added_tokens, its `&lt;|im_start|&gt;` and `&lt;|im_end|&gt;` are declared only there.

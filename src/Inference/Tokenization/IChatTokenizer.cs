@@ -36,6 +36,15 @@ public interface IChatTokenizer
     /// <summary>Text of ids, special tokens dropped; an incomplete UTF-8 character at the end decodes as U+FFFD.</summary>
     string Decode(IReadOnlyList<int> ids);
 
+    /// <summary>
+    /// One token's text decoded alone, as Hugging Face's decoder gives it (a piece of a UTF-8 character is U+FFFD);
+    /// a special token shows its content. What log-probabilities and guided output call a token's text.
+    /// </summary>
+    string TokenText(int id) => Decode([id]);
+
+    /// <summary>The bytes one token adds to the reply: real bytes for pieces of a UTF-8 character, else its text's UTF-8.</summary>
+    byte[] TokenBytes(int id) => System.Text.Encoding.UTF8.GetBytes(TokenText(id));
+
     /// <summary>The id of a special (added) token, or null when the tokenizer has no such token.</summary>
     int? SpecialTokenId(string token);
 

@@ -52,6 +52,12 @@ public static class Decoders
         }
     }
 
+    /// <summary>Whether a decoder node is, or its Sequence contains, a decoder of this type.</summary>
+    public static bool Uses(JsonElement node, string type) =>
+        node.ValueKind == JsonValueKind.Object
+        && (node.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == type
+            || node.TryGetProperty("decoders", out var steps) && steps.ValueKind == JsonValueKind.Array && steps.EnumerateArray().Any(n => Uses(n, type)));
+
     /// <summary>Table characters back to bytes; a token with a character outside the table contributes its own UTF-8.</summary>
     static List<string> ByteLevel(List<string> tokens)
     {
@@ -90,8 +96,7 @@ public static class Decoders
         }
         foreach (var token in tokens)
         {
-            if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
-                && byte.TryParse(token.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out var b))
+            if (FallbackByte(token) is byte b)
                 pending.Add(b);
             else
             {
@@ -102,6 +107,11 @@ public static class Decoders
         Flush();
         return result;
     }
+
+    /// <summary>The byte a byte-fallback token `&lt;0xAB&gt;` stands for, or null for any other token.</summary>
+    public static byte? FallbackByte(string token) =>
+        token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
+        && byte.TryParse(token.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out var b) ? b : null;
 
     static string Strip(string token, char content, int start, int stop)
     {

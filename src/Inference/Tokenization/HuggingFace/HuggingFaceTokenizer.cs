@@ -17,6 +17,7 @@ public sealed class HuggingFaceTokenizer
     readonly PreTokenizer? _preTokenizer;
     readonly BpeModel _model;
     readonly Decoder? _decoder;
+    readonly bool _byteLevel, _byteFallback; // whether the decoder turns token characters into raw bytes
     readonly Dictionary<int, AddedToken> _addedById = [];
     readonly Dictionary<string, AddedToken> _addedByContent = new(StringComparer.Ordinal);
     readonly HashSet<int> _specialIds = [];
@@ -33,6 +34,8 @@ public sealed class HuggingFaceTokenizer
         _normalizer = root.TryGetProperty("normalizer", out var n) ? Normalizers.Parse(n, source) : null;
         _preTokenizer = root.TryGetProperty("pre_tokenizer", out var p) ? PreTokenizers.Parse(p, source) : null;
         _decoder = root.TryGetProperty("decoder", out var d) ? Decoders.Parse(d, source) : null;
+        _byteLevel = _decoder is not null && Decoders.Uses(d, "ByteLevel");
+        _byteFallback = _decoder is not null && Decoders.Uses(d, "ByteFallback");
         PostProcessor = root.TryGetProperty("post_processor", out var pp) ? PostProcessor.Parse(pp, source) : PostProcessor.None;
         _model = new BpeModel(model, source);
         var parsed = AddedTokens_Parse(root);
@@ -116,6 +119,21 @@ public sealed class HuggingFaceTokenizer
 
     /// <summary>The special ids and more added tokens' ids: what <see cref="Encode"/>'s keptAsText takes.</summary>
     public IReadOnlySet<int> SpecialIdsWith(IEnumerable<int> more) => _specialIds.Union(more).ToHashSet();
+
+    /// <summary>
+    /// The bytes one token contributes to decoded text: a byte-level piece maps to its raw bytes and a
+    /// byte-fallback `&lt;0xAB&gt;` to its byte, even when they are part of a UTF-8 character (which its text alone,
+    /// U+FFFD, cannot show); any other token is the UTF-8 of its text decoded alone. Unknown ids have none.
+    /// </summary>
+    public byte[] TokenBytes(int id)
+    {
+        var token = _addedById.TryGetValue(id, out var added) ? added.Content : _model.IdToToken(id);
+        if (token is null) return [];
+        if (_byteFallback && Decoders.FallbackByte(token) is byte b) return [b];
+        if (_byteLevel && token.All(c => ByteLevelAlphabet.Byte(c) is not null))
+            return [.. token.Select(c => ByteLevelAlphabet.Byte(c)!.Value)];
+        return Encoding.UTF8.GetBytes(Decode([id], skipSpecialTokens: false));
+    }
 
     /// <summary>The id of an added token's content, or of a vocabulary token.</summary>
     public int? TokenToId(string token) => _addedByContent.TryGetValue(token, out var added) ? added.Id : _model.TokenToId(token);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Service.Contracts;
 using Service.Inference.Chat;
 using Service.Tests.Support;
 
@@ -37,6 +38,32 @@ public sealed class OpenAiClientTests
         AssertCommonShape(result);
     }
 
+    [Fact]
+    public async Task The_openai_package_reads_the_reference_logprobs_plain_and_streamed()
+    {
+        var expected = ChatLogprobsHttpTests.Reference();
+        var greedy = expected.Cases.Single(c => c.Name == "greedy");
+        var result = await RunClient(ChatCheckpointHttpTests.Settings(), ChatFixtures.Qwen2, "logprobs.mjs");
+        Assert.Equal(greedy.ReplyText, result.GetProperty("content").GetString());
+        Assert.Equal(greedy.ReplyText, result.GetProperty("text").GetString());
+        foreach (var part in new[] { "plain", "streamed" })
+            ChatLogprobsHttpTests.AssertMatches(greedy.Tokens, result.GetProperty(part).Deserialize<List<ChatTokenLogprob>>()!);
+    }
+
+    [Fact]
+    public async Task The_openai_package_gets_guided_replies_that_follow_the_schema_and_the_choices()
+    {
+        const string schema = """{"type": "object", "properties": {"f": {"enum": ["sad", "calm"]}, "ok": {"type": "boolean"}}, "required": ["f"]}""";
+        string[] choices = ["I feel sad.", "Thank you"];
+        var result = await RunClient(ChatCheckpointHttpTests.Settings(), ChatFixtures.Qwen2, "guided.mjs", schema, JsonSerializer.Serialize(choices));
+        var validator = await NJsonSchema.JsonSchema.FromJsonAsync(schema);
+        var json = result.GetProperty("json").GetString()!;
+        Assert.Empty(validator.Validate(json));
+        Assert.Equal("stop", result.GetProperty("json_finish").GetString());
+        Assert.Equal(json, result.GetProperty("streamed").GetString());
+        Assert.Contains(result.GetProperty("choice").GetString(), choices);
+    }
+
     static void AssertCommonShape(JsonElement result)
     {
         Assert.Equal(result.GetProperty("finish_reason").GetString(), result.GetProperty("stream_finish_reason").GetString());
@@ -59,7 +86,7 @@ public sealed class OpenAiClientTests
         Assert.Equal(result.GetProperty("choices_usage").GetRawText(), result.GetProperty("streamed_choices_usage").GetRawText());
     }
 
-    static async Task<JsonElement> RunClient(Dictionary<string, string?> settings, string model)
+    static async Task<JsonElement> RunClient(Dictionary<string, string?> settings, string model, string script = "chat.mjs", params string[] arguments)
     {
         var clientDir = Path.Combine(RepositoryRoot(), "tests", "openai-client");
         Assert.True(Directory.Exists(Path.Combine(clientDir, "node_modules", "openai")),
@@ -70,7 +97,7 @@ public sealed class OpenAiClientTests
         await factory.StartedClient();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-        var start = new ProcessStartInfo("node", ["chat.mjs", model])
+        var start = new ProcessStartInfo("node", [script, model, .. arguments])
         {
             WorkingDirectory = clientDir,
             RedirectStandardOutput = true,

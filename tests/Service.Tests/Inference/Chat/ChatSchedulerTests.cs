@@ -47,7 +47,7 @@ public sealed class ChatSchedulerTests : IDisposable
         Task<GenerationResult>[] batched;
         using (var gate = BlockHost())
         {
-            batched = [.. Queries.Select((q, i) => scheduler.SubmitAsync(Engine.Prepare(q), d => streamed[i].Append(d)))];
+            batched = [.. Queries.Select((q, i) => scheduler.SubmitAsync(Engine.Prepare(q), d => streamed[i].Append(d.Text)))];
             gate.Set();
         }
         var results = await Task.WhenAll(batched);

@@ -31,7 +31,7 @@ public sealed class CrisisFirstSchedulingTests : IDisposable
         var waitingWhenStarted = new Dictionary<string, int>();
         using var running = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        Action<string> Track(string label) => _ =>
+        Action<ReplyDelta> Track(string label) => _ =>
         {
             if (started.Contains(label)) return;
             started.Add(label);
@@ -66,7 +66,7 @@ public sealed class CrisisFirstSchedulingTests : IDisposable
         var started = new List<string>();
         using var running = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        Action<string> Track(string label) => _ =>
+        Action<ReplyDelta> Track(string label) => _ =>
         {
             if (started.Contains(label)) return;
             started.Add(label);

@@ -148,7 +148,7 @@ public sealed class PrefixCacheTests : IDisposable
         using (var gate = BlockHost())
         {
             running = scheduler.SubmitAsync(Engine.Prepare(background), _ => { });
-            choices = scheduler.SubmitChoicesAsync(Engine.Prepare(query), 4, (k, delta) => streamed[k].Append(delta));
+            choices = scheduler.SubmitChoicesAsync(Engine.Prepare(query), 4, (k, delta) => streamed[k].Append(delta.Text));
             gate.Set();
         }
         var results = await Task.WhenAll(choices);
