@@ -1,0 +1,31 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Service.Inference.Models;
+
+/// <summary>
+/// libtorch's CPU float16 matrix product is a plain loop once it has more than a few rows, while its
+/// float16 matrix-vector product streams weights fastest of all dtypes (BENCHMARKS.md): a float16
+/// model decodes fastest and reads prompts slowest. Measured here (interleaved, shared machine), a
+/// [T, 896] x [896 -> 4864] product in float16 takes 1.5x (T = 64) to 2.9x (T = 256) the time of
+/// widening the weight to float32 and multiplying there. So on the CPU, a product of at least
+/// <see cref="WidenFromRows"/> rows (a prompt chunk) is computed in float32 and rounded back to
+/// float16; fewer rows (decode steps, up to 8 streams) keep the float16 kernel. Only float16 CPU
+/// tensors take this path: bfloat16, float32 and CUDA are untouched.
+/// </summary>
+public static class HalfPrecisionPrompts
+{
+    /// <summary>Below this many rows the float16 kernel was as fast or faster (1 to 16 rows measured).</summary>
+    public const int WidenFromRows = 32;
+
+    public static Tensor Linear(Linear layer, Tensor x)
+    {
+        if (x.dtype != ScalarType.Float16 || x.device_type != DeviceType.CPU || x.numel() / x.shape[^1] < WidenFromRows)
+            return layer.forward(x);
+        using var scope = torch.NewDisposeScope(); // the float32 copies of the weight and rows go at once
+        var product = F.linear(x.to(ScalarType.Float32), layer.weight!.to(ScalarType.Float32), layer.bias?.to(ScalarType.Float32));
+        return scope.MoveToOuter(product.to(ScalarType.Float16));
+    }
+}
