@@ -27,10 +27,10 @@ public sealed record ChatCompletionRequest
     [JsonPropertyName("stop"), JsonConverter(typeof(StringOrListConverter)), Description("Up to 4 strings (or one string) that end the reply; they are not included in it.")]
     public IReadOnlyList<string>? Stop { get; init; }
 
-    [JsonPropertyName("seed"), Description("Makes sampling repeatable on the same machine and model.")]
+    [JsonPropertyName("seed"), Description("Makes sampling repeatable on the same machine and model; with n > 1, choice k uses seed + k.")]
     public long? Seed { get; init; }
 
-    [JsonPropertyName("n"), Description("Number of choices; only 1 is supported.")]
+    [JsonPropertyName("n"), Description("Number of choices, 1 to 8 (default 1). Each choice is its own sequence in the decode batch; the prompt runs once and the choices copy its cache. With a seed, choice k samples with seed + k, so every choice is reproducible on its own (choice 0 as a request with n = 1). usage counts the prompt once and the completion tokens of all choices.")]
     public int? N { get; init; }
 
     [JsonPropertyName("stream"), Description("Stream the reply as server-sent events (data: {chunk} lines, then data: [DONE]).")]
@@ -75,13 +75,13 @@ public sealed record ChatCompletion(
     [property: JsonPropertyName("object"), Description("Always chat.completion.")] string Object,
     [property: JsonPropertyName("created"), Description("Unix time of the request.")] long Created,
     [property: JsonPropertyName("model"), Description("The model that answered; demo models are named demo-*.")] string Model,
-    [property: JsonPropertyName("choices"), Description("The reply; always one choice (n = 1).")] IReadOnlyList<ChatChoice> Choices,
+    [property: JsonPropertyName("choices"), Description("The n replies, in index order.")] IReadOnlyList<ChatChoice> Choices,
     [property: JsonPropertyName("usage"), Description("Token counts of the request and the reply.")] ChatUsage Usage,
     [property: JsonPropertyName("ai_disclosure"), Description("Extension: the AI-disclosure notice that applies to every reply."), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AiDisclosure);
 
 [Description("One generated reply.")]
 public sealed record ChatChoice(
-    [property: JsonPropertyName("index"), Description("Position of the choice; always 0.")] int Index,
+    [property: JsonPropertyName("index"), Description("Position of the choice, 0 to n - 1.")] int Index,
     [property: JsonPropertyName("message"), Description("The assistant's reply, after any notice preamble.")] ChatReplyMessage Message,
     [property: JsonPropertyName("finish_reason"), Description("stop (end of turn or a stop string) or length (max_tokens or the context).")] string FinishReason,
     [property: JsonPropertyName("crisis_notice"), Description("Extension: true when a crisis notice (support resources) precedes the reply."), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? CrisisNotice);
@@ -94,7 +94,7 @@ public sealed record ChatReplyMessage(
 [Description("Token counts, as OpenAI reports them.")]
 public sealed record ChatUsage(
     [property: JsonPropertyName("prompt_tokens"), Description("Tokens of the prompt after formatting and truncation.")] int PromptTokens,
-    [property: JsonPropertyName("completion_tokens"), Description("Tokens generated for the reply.")] int CompletionTokens,
+    [property: JsonPropertyName("completion_tokens"), Description("Tokens generated for the reply; with n > 1, for all choices together.")] int CompletionTokens,
     [property: JsonPropertyName("total_tokens"), Description("prompt_tokens + completion_tokens.")] int TotalTokens);
 
 [Description("One server-sent event of a streamed chat completion.")]
@@ -103,15 +103,15 @@ public sealed record ChatCompletionChunk(
     [property: JsonPropertyName("object"), Description("Always chat.completion.chunk.")] string Object,
     [property: JsonPropertyName("created"), Description("Unix time of the request; the same in every chunk.")] long Created,
     [property: JsonPropertyName("model"), Description("The model that answers; demo models are named demo-*.")] string Model,
-    [property: JsonPropertyName("choices"), Description("One choice with this chunk's delta; empty in the usage chunk.")] IReadOnlyList<ChatChunkChoice> Choices,
+    [property: JsonPropertyName("choices"), Description("One choice with this chunk's delta (its index says which); empty in the usage chunk.")] IReadOnlyList<ChatChunkChoice> Choices,
     [property: JsonPropertyName("usage"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Only in the last chunk before [DONE], when stream_options.include_usage is true.")] ChatUsage? Usage = null,
     [property: JsonPropertyName("ai_disclosure"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Extension, first chunk only: the AI-disclosure notice that applies to every reply.")] string? AiDisclosure = null);
 
 [Description("The choice of a streamed chunk.")]
 public sealed record ChatChunkChoice(
-    [property: JsonPropertyName("index"), Description("Position of the choice; always 0.")] int Index,
+    [property: JsonPropertyName("index"), Description("Position of the choice this delta belongs to, 0 to n - 1.")] int Index,
     [property: JsonPropertyName("delta"), Description("What this chunk adds to the reply.")] ChatDelta Delta,
-    [property: JsonPropertyName("finish_reason"), Description("null until the last content chunk; then stop or length.")] string? FinishReason,
+    [property: JsonPropertyName("finish_reason"), Description("null until the choice's last chunk; then stop or length (one per choice).")] string? FinishReason,
     [property: JsonPropertyName("crisis_notice"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Extension, first chunk only: true when a crisis notice precedes the reply.")] bool? CrisisNotice = null);
 
 [Description("A piece of the streamed reply.")]

@@ -77,7 +77,7 @@ public sealed record BenchmarkSettings
         LeakCheckRequests = 40,
         LeakCheckSampleEvery = 10,
         ChatConfig = ChatCheckpoint.Qwen2(vocab: 1200, hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 128, positions: 1024),
-        ChatPromptTokens = 96,
+        ChatPromptTokens = 512, // room for the prefix-cache conversation's ten turns in ChatML (each random reply re-tokenizes longer)
         ChatPrefillIterations = 2,
         ChatDecodeTokens = 8,
         ChatStreamTokens = 4,

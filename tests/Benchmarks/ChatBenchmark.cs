@@ -24,7 +24,7 @@ public sealed record ChatReport(
     int PromptTokens, double PrefillFlops, IReadOnlyList<double> PrefillMs, double HttpTtftMs,
     int DecodeTokens, double DecodeTokensPerSecond, double DecodeBytesPerToken, double DecodeFlopsPerToken,
     LatencyFigures HttpInterToken, IReadOnlyList<ChatStreamPoint> Streams, IReadOnlyList<StageTime> DecodeProfile, IReadOnlyList<StageTime> PrefillProfile,
-    long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize, Peers.ChatPeerReport Peer)
+    long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize, Peers.ChatPeerReport Peer, PrefixCacheFigures PrefixCache)
 {
     public double PrefillP50Ms => Measure.Median(PrefillMs);
     /// <summary>The GEMM rate of the served dtype.</summary>
@@ -50,6 +50,7 @@ public sealed record ChatReport(
         }
         double ttft = PrefillP50Ms / PrefillBoundMs(m);
         yield return new($"time to first token for a {PromptTokens}-token prompt <= 1.3x its FLOP bound (in process, {DType})", $"{ttft:F2}x", ttft <= 1.3);
+        yield return PrefixCache.Target(DType);
         yield return ResidentMemory.PeakTarget($"chat peak RSS <= 1.2x (weight bytes + KV budget) ({DType})", PeakResidentBytes, ResidentBeforeLoadBytes, WeightBytes + KvBudgetBytes);
     }
 
@@ -85,6 +86,7 @@ public sealed record ChatReport(
             $"{DecodeBytesPerToken / 1e6:F0} MB per token / read bandwidth = {DecodeBoundTokensPerSecond(m):F2} tokens/s ({streamMs:F1} ms); {matvec} tokens/s; " +
             $"against the copy bandwidth (read + write) {DecodeCopyBoundTokensPerSecond(m):F2} tokens/s, {DecodeTokensPerSecond / DecodeCopyBoundTokensPerSecond(m):P0} | {DecodeTokensPerSecond / DecodeBoundTokensPerSecond(m):P0} |");
         md.AppendLine($"| inter-token latency over HTTP (one stream, gaps between content chunks) | p50 {HttpInterToken.P50Ms:F1} ms, p95 {HttpInterToken.P95Ms:F1} ms | {streamMs:F1} ms | {HttpInterToken.P50Ms / streamMs:F2}x |");
+        PrefixCache.AppendMarkdown(md);
         md.AppendLine();
         md.AppendLine("| concurrent streams (HTTP, stream=true) | completion tokens | seconds | aggregate tokens/s | vs 1 stream | limit with batching | TTFT p50 / p95 ms | inter-token p50 / p95 ms |");
         md.AppendLine("|---|---|---|---|---|---|---|---|");
@@ -161,8 +163,9 @@ public static class ChatBenchmark
             int promptTokens = await host.RunAsync(m => m.Chat!.Prepare(Query(longPrompt, 1)).Generation.PromptIds.Length);
             double prefillFlops = PrefillFlops(config, promptTokens);
 
-            // One sequence at a time through the serving scheduler, with no KV budget to wait for.
-            var alone = new ChatScheduler(host, new ChatBatchingOptions { MaxBatchSize = 1, KvCacheBudgetMB = 1 << 20 });
+            // One sequence at a time through the serving scheduler, with no KV budget to wait for; the same prompt
+            // again each time, so without the prefix cache (measured on its own below).
+            var alone = new ChatScheduler(host, new ChatBatchingOptions { MaxBatchSize = 1, KvCacheBudgetMB = 1 << 20, PrefixCaching = false });
             var prefill = new List<double>();
             for (int i = 0; i < settings.ChatPrefillIterations + 1; i++)
             {
@@ -170,6 +173,8 @@ public static class ChatBenchmark
                 if (i > 0) prefill.Add(r.PrefillMs); // the first run warms up
             }
             log.WriteLine($"Prefill {promptTokens} tokens: p50 {Measure.Median(prefill):F0} ms (FLOP bound {prefillFlops / machine.GemmFlopsPerSecond * 1000:F0} ms)");
+
+            var prefixCache = await PrefixCacheFigures.RunAsync(host, settings.ChatPromptTokens, settings.ChatStreamTokens, settings.ChatPrefillIterations, log);
 
             var shortPrompt = "I feel tired and worried about my work.";
             var decode = await alone.SubmitAsync(await host.RunAsync(m => m.Chat!.Prepare(Query(shortPrompt, settings.ChatDecodeTokens))), _ => { });
@@ -210,7 +215,7 @@ public static class ChatBenchmark
             }
             return new ChatReport(dtype, config, weightBytes, checkpointBytes, kvBudget, service.LoadTime.TotalSeconds, promptTokens, prefillFlops, prefill,
                 longStream.TtftMs, decode.CompletionTokens, decodeRate, bytesPerToken, flopsPerToken, interToken, streams, decodeProfile, prefillProfile,
-                peak, host.ResidentBytesBeforeLoad, maxBatch, peer);
+                peak, host.ResidentBytesBeforeLoad, maxBatch, peer, prefixCache);
         }
         finally
         {
@@ -221,12 +226,19 @@ public static class ChatBenchmark
     static ChatQuery Query(string user, int maxTokens) =>
         new([new ChatMessage(ChatRole.User, user)], MaxTokens: maxTokens, Seed: 7);
 
-    static string PromptOfLength(ChatEngine chat, int tokens)
+    static string PromptOfLength(ChatEngine chat, int tokens) => PromptOfLength(chat, tokens, [], "");
+
+    /// <summary>A user message (starting with <paramref name="label"/>) that brings the prompt of <paramref name="history"/> plus it to <paramref name="tokens"/> or just under, no turn dropped.</summary>
+    public static string PromptOfLength(ChatEngine chat, int tokens, IReadOnlyList<ChatMessage> history, string label)
     {
-        string Text(int words) => string.Join(' ', Enumerable.Range(0, words).Select(i => Words[i % Words.Length]));
+        string Text(int words) => label + string.Join(' ', Enumerable.Range(0, words).Select(i => Words[(i + label.Length) % Words.Length]));
         int Length(int words)
         {
-            try { return chat.Prepare(Query(Text(words), 1)).Generation.PromptIds.Length; }
+            try
+            {
+                var prepared = chat.Prepare(new ChatQuery([.. history, new ChatMessage(ChatRole.User, Text(words))], MaxTokens: 1));
+                return prepared.DroppedTurns > 0 ? int.MaxValue : prepared.Generation.PromptIds.Length;
+            }
             catch (InferenceException) { return int.MaxValue; } // longer than the prompt budget
         }
         int low = 1, high = tokens; // words: low fits

@@ -47,13 +47,14 @@ public static class ChatEndpoints
             context.Response.Headers["X-Accel-Buffering"] = "no"; // proxies must not buffer the stream
             return TypedResults.ServerSentEvents(ChatEventStream.Events(reply, request.StreamOptions?.IncludeUsage == true, context.RequestAborted));
         }
-        var result = await reply.Run.Result;
-        reply.Finished(result);
-        if (result.FinishReason == FinishReason.Cancelled) return Results.Empty; // nobody is listening
+        var results = await Task.WhenAll(reply.Run.Results);
+        reply.Finished(results);
+        if (results.Any(r => r.FinishReason == FinishReason.Cancelled)) return Results.Empty; // nobody is listening
         var notices = reply.Run.Chat.Notices;
         return TypedResults.Ok(new ChatCompletion(reply.Id, "chat.completion", reply.Created, reply.Run.Model,
-            [new ChatChoice(0, new ChatReplyMessage("assistant", notices.Preamble + result.Text), ChatReply.FinishReasonName(result), notices.CrisisNotice is null ? null : true)],
-            ChatReply.Usage(result), reply.Run.AiDisclosure));
+            [.. results.Select((result, k) => new ChatChoice(k, new ChatReplyMessage("assistant", notices.Preamble + result.Text),
+                ChatReply.FinishReasonName(result), notices.CrisisNotice is null ? null : true))],
+            ChatReply.Usage(results), reply.Run.AiDisclosure));
     }
 
     static ChatInput Input(ChatCompletionRequest r) => new(

@@ -101,9 +101,16 @@ public static class ServiceMetrics
         "Generated tokens by the finish reason of their generation; the cancelled share is work done for departed clients.",
         new CounterConfiguration { LabelNames = ["finish_reason"] });
 
+    // vLLM's prefix_cache_queries / prefix_cache_hits, in tokens: hits / queries is the prefix cache's hit rate.
+    public static readonly Counter PrefixCacheQueries = Factory.CreateCounter("inference_prefix_cache_queries_total",
+        "Prompt tokens of chat requests looked up in the prefix cache (Chat:Batching:PrefixCaching).");
+
+    public static readonly Counter PrefixCacheHits = Factory.CreateCounter("inference_prefix_cache_hits_total",
+        "Prompt tokens of chat requests found in the prefix cache, whose keys and values were reused instead of computed.");
+
     static readonly Lazy<MeterListener> GenerationListener = new(ListenToGenerations);
 
-    /// <summary>Feeds <see cref="Generations"/> and <see cref="GenerationTokensByFinish"/> from <see cref="GenerationMetrics"/>, once per process.</summary>
+    /// <summary>Feeds <see cref="Generations"/>, <see cref="GenerationTokensByFinish"/> and the prefix-cache counters from <see cref="GenerationMetrics"/>, once per process.</summary>
     public static void ExportGenerationMetrics() => _ = GenerationListener.Value;
 
     // prometheus-net's MeterAdapter would do this too, but as gauges named after the meter
@@ -119,6 +126,11 @@ public static class ServiceMetrics
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
+            if (instrument.Name is GenerationMetrics.PrefixCacheQueries or GenerationMetrics.PrefixCacheHits)
+            {
+                (instrument.Name == GenerationMetrics.PrefixCacheQueries ? PrefixCacheQueries : PrefixCacheHits).Inc(value);
+                return;
+            }
             string reason = "";
             foreach (var tag in tags)
                 if (tag.Key == "finish_reason") reason = tag.Value as string ?? "";

@@ -17,6 +17,12 @@ public sealed class ChatBatchingOptions
     /// </summary>
     [Range(0.0, double.MaxValue)]
     public double KvCacheBudgetMB { get; set; } = 1024;
+    /// <summary>
+    /// Automatic prefix caching: finished requests' keys and values stay in the KV budget (least recently used
+    /// evicted first when a request needs room) and a prompt starting with the same tokens runs only the rest.
+    /// Ignored for models whose cached prompt depends on later tokens (ChatGLM).
+    /// </summary>
+    public bool PrefixCaching { get; set; } = true;
     /// <summary>Requests that may wait to start; beyond this the service answers 429.</summary>
     [Range(1, int.MaxValue)]
     public int MaxWaiting { get; set; } = 64;

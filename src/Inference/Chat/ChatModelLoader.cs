@@ -14,6 +14,7 @@ public static class ChatModelLoader
         var checkpoint = CheckpointDirectory.Open(directory);
         var tokenizer = LoadTokenizer(checkpoint);
         var format = ChooseFormat(promptFormat, tokenizer, directory, TemplateFormat(checkpoint, tokenizer));
+        if (format is TemplatePromptFormat template) tokenizer = template.ContentTokenizer(tokenizer);
         var model = CausalLanguageModelLoader.Load(checkpoint, device, dtype);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         return new ChatBundle(name, IsDemo: false, model, tokenizer, format, EndOfSequenceIds(checkpoint, tokenizer, format))

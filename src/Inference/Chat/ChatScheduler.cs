@@ -16,7 +16,8 @@ namespace Service.Inference.Chat;
 /// </summary>
 public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
 {
-    sealed record Waiting(DecodingSequence Sequence, bool Crisis)
+    /// <param name="Leader">For choice k > 0 of a request: choice 0, whose prompt cache this one copies.</param>
+    sealed record Waiting(DecodingSequence Sequence, bool Crisis, Waiting? Leader = null)
     {
         public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -24,6 +25,7 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     readonly Lock _gate = new();
     readonly LinkedList<Waiting> _waiting = new();
     readonly List<Waiting> _running = []; // touched on the host thread only
+    PrefixCache? _prefixes; // host thread only; for the chat model it was made for
     long _reservedBytes;
     bool _stepQueued;
 
@@ -48,16 +50,32 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     /// host thread with each final piece of text. Throws Overloaded (429) when too many are waiting, and
     /// Validation (400) when the request alone needs more KV memory than the whole budget.
     /// </summary>
-    public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation = default)
+    public Task<GenerationResult> SubmitAsync(PreparedChat chat, Action<string> onDelta, CancellationToken cancellation = default) =>
+        SubmitChoicesAsync(chat, 1, (_, delta) => onDelta(delta), cancellation)[0];
+
+    /// <summary>
+    /// Queues <paramref name="n"/> choices of one prompt, each its own sequence in the batch: choice 0 runs the
+    /// prompt, the others copy its cache (all but the last prompt token) and sample on their own. With a seed,
+    /// choice k draws from a generator seeded with seed + k, so every choice is reproducible on its own.
+    /// <paramref name="onDelta"/> receives the choice index with each piece of text.
+    /// </summary>
+    public Task<GenerationResult>[] SubmitChoicesAsync(PreparedChat chat, int n, Action<int, string> onDelta, CancellationToken cancellation = default)
     {
         var engine = host.Models.Chat ?? throw new InferenceException(InferenceErrorKind.NotFound, "This service has no chat model loaded.", "model");
         var bundle = engine.Bundle;
         var request = chat.Generation;
-        var waiting = new Waiting(new DecodingSequence(bundle.Model, request, bundle.Tokenizer.Decode, bundle.Format.CleanReply, onDelta, cancellation),
-            chat.Notices.Crisis);
+        var choices = new List<Waiting>(n);
+        for (int k = 0; k < n; k++)
+        {
+            int index = k;
+            var choice = k == 0 || request.Sampling.Seed is null ? request : request with { Sampling = request.Sampling with { Seed = request.Sampling.Seed + k } };
+            choices.Add(new Waiting(new DecodingSequence(bundle.Model, choice, bundle.Tokenizer.Decode, bundle.Format.CleanReply, delta => onDelta(index, delta), cancellation),
+                chat.Notices.Crisis, k == 0 ? null : choices[0]));
+        }
+        var waiting = choices[0];
         if (waiting.Sequence.KvBytes > BudgetBytes)
         {
-            waiting.Sequence.Dispose();
+            choices.ForEach(c => c.Sequence.Dispose());
             throw InferenceException.Invalid(
                 $"This request needs {waiting.Sequence.KvBytes >> 20} MB of KV cache ({request.PromptIds.Length} prompt tokens + max_tokens {request.MaxNewTokens}), " +
                 $"more than the service's whole budget of {options.KvCacheBudgetMB} MB (Chat:Batching:KvCacheBudgetMB); lower max_tokens or shorten the conversation.",
@@ -70,10 +88,10 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
             int ahead = waiting.Crisis ? _waiting.Count(w => w.Crisis) : _waiting.Count;
             if (ahead >= options.MaxWaiting)
             {
-                waiting.Sequence.Dispose();
+                choices.ForEach(c => c.Sequence.Dispose());
                 throw new InferenceException(InferenceErrorKind.Overloaded, $"{ahead} chat requests are waiting to start; retry shortly.");
             }
-            Enqueue(waiting);
+            choices.ForEach(Enqueue); // consecutive: a crisis request's choices all go before the first ordinary one
             queueStep = !_stepQueued;
             _stepQueued = true;
         }
@@ -82,7 +100,7 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
             try { host.RunInTurns(Turn); }
             catch (InferenceException e) { FailWaiting(e); }
         }
-        return waiting.Result.Task;
+        return [.. choices.Select(c => c.Result.Task)];
     }
 
     /// <summary>
@@ -121,8 +139,9 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     {
         var engine = models.Chat!;
         using var mode = torch.inference_mode();
-        Admit();
         var model = engine.Bundle.Model;
+        var prefixes = Prefixes(model);
+        Admit(prefixes);
         foreach (var w in _running.Where(w => w.Sequence.Cancellation.IsCancellationRequested)) w.Sequence.Cancel();
         var decoding = _running.Where(w => w.Sequence.Finished is null && !w.Sequence.IsPrefilling).ToList();
         // Newcomers' prompts share a token budget per step while others stream, oldest first; with
@@ -131,6 +150,7 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
         foreach (var newcomer in _running.Where(w => w.Sequence.Finished is null && w.Sequence.IsPrefilling).ToList())
         {
             if (budget <= 0) break;
+            if (!StartFromLeader(newcomer, model)) continue;
             int chunk = Math.Min(budget, newcomer.Sequence.PromptTokensLeft);
             Guarded([newcomer], () => newcomer.Sequence.Prefill(chunk));
             budget -= chunk;
@@ -143,11 +163,47 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
         foreach (var done in _running.Where(w => w.Sequence.Finished is not null).ToList())
         {
             _running.Remove(done);
+            // Only a sequence that ended normally is kept: a cancelled one may stop anywhere, and nothing half written is reused.
+            if (prefixes is not null && done.Sequence.Finished != FinishReason.Cancelled && done.Sequence.AllocatedCache is { } cache)
+                prefixes.Store(done.Sequence.Seen, cache);
             Interlocked.Add(ref _reservedBytes, -done.Sequence.KvBytes);
             done.Result.TrySetResult(done.Sequence.Complete());
         }
         RunningCount = _running.Count;
     }
+
+    /// <summary>
+    /// Choice k > 0 of a request waits while choice 0 runs the prompt, then copies its cache but for the last prompt
+    /// token (which it runs itself: its logits give the choice's first token). Once choice 0 has left, or when the
+    /// model cannot continue a copied prompt (ChatGLM), a choice runs the prompt itself. False: not this step.
+    /// </summary>
+    bool StartFromLeader(Waiting newcomer, Models.ICausalLanguageModel model)
+    {
+        if (newcomer.Leader is not { } leader || newcomer.Sequence.PromptTokensLeft < newcomer.Sequence.Request.PromptIds.Length
+            || !model.CanChunkPrefill || !_running.Contains(leader)) return true;
+        if (leader.Sequence.IsPrefilling) return false;
+        newcomer.Sequence.ReusePrefix(leader.Sequence.Cache, newcomer.Sequence.Request.PromptIds.Length - 1);
+        return true;
+    }
+
+    /// <summary>The prefix cache of the chat model, when configured and the model may continue a cached prefix.</summary>
+    PrefixCache? Prefixes(Models.ICausalLanguageModel model)
+    {
+        if (_prefixes is not null && _prefixes.Model != model)
+        {
+            _prefixes.Dispose(); // the chat model was replaced; its caches mean nothing to the new one
+            _prefixes = null;
+        }
+        if (!options.PrefixCaching || !model.CanChunkPrefill) return null;
+        return _prefixes ??= new PrefixCache(model);
+    }
+
+    /// <summary>Prompt tokens looked up in the prefix cache, and those found there, by this scheduler (the process-wide counts are <see cref="GenerationMetrics"/>').</summary>
+    public long PrefixQueryTokens { get; private set; }
+    public long PrefixHitTokens { get; private set; }
+
+    /// <summary>Bytes the prefix cache holds (within the KV budget, evicted as admission needs room).</summary>
+    public long PrefixCacheBytes => _prefixes?.Bytes ?? 0;
 
     /// <summary>Runs model work for some sequences; if it throws, those fail with the error and leave the batch.</summary>
     void Guarded(List<Waiting> sequences, Action work)
@@ -169,7 +225,7 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
     }
 
     /// <summary>In waiting order (crisis requests first, see <see cref="Enqueue"/>): the head starts when it fits the batch and the budget.</summary>
-    void Admit()
+    void Admit(PrefixCache? prefixes)
     {
         lock (_gate)
         {
@@ -188,12 +244,36 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
             while (_waiting.First is { } first)
             {
                 var w = first.Value;
-                if (_running.Count >= Math.Max(1, options.MaxBatchSize) || ReservedBytes + w.Sequence.KvBytes > BudgetBytes) return;
+                if (_running.Count >= Math.Max(1, options.MaxBatchSize)) return;
+                // Choices after the first copy choice 0's prompt instead (see StartFromLeader).
+                var match = w.Leader is null ? prefixes?.Find(w.Sequence.Request.PromptIds) : null;
+                if (!MakeRoom(w.Sequence.KvBytes, prefixes, match?.Entry)) return;
                 _waiting.RemoveFirst();
                 Interlocked.Add(ref _reservedBytes, w.Sequence.KvBytes);
                 _running.Add(w);
+                if (prefixes is null || w.Leader is not null) continue;
+                if (match is { } hit && prefixes.Holds(hit.Entry)) // it may have been evicted to make room
+                    w.Sequence.ReusePrefix(hit.Entry.Cache, hit.Length);
+                int queried = w.Sequence.Request.PromptIds.Length, hits = queried - w.Sequence.PromptTokensLeft;
+                PrefixQueryTokens += queried;
+                PrefixHitTokens += hits;
+                GenerationMetrics.RecordPrefixLookup(queried, hits);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="bytes"/> more fit the budget beside the running sequences and the prefix cache, evicting
+    /// cached prefixes least recently used first: others before <paramref name="wanted"/>, the one the request would use.
+    /// Nothing is evicted for a request that would not fit even with the cache empty: it waits for running ones to end.
+    /// </summary>
+    bool MakeRoom(long bytes, PrefixCache? prefixes, PrefixCache.Entry? wanted)
+    {
+        if (ReservedBytes + bytes > BudgetBytes) return false;
+        bool Fits() => ReservedBytes + (prefixes?.Bytes ?? 0) + bytes <= BudgetBytes;
+        while (!Fits() && prefixes is not null && prefixes.EvictLeastRecent(wanted)) { }
+        while (!Fits() && prefixes is not null && prefixes.EvictLeastRecent()) { }
+        return Fits();
     }
 
     /// <summary>On the host thread, after an unexpected error: every request fails with it (the caller of Steps decides whether to step again).</summary>

@@ -22,11 +22,14 @@ public sealed record ChatInput(
     double? RepetitionPenalty = null);
 
 /// <summary>
-/// A started chat request. <see cref="Deltas"/> yields each final piece of reply text (only when started
-/// with streaming) and ends when the generation does; <see cref="Result"/> completes with the reply, or
-/// faults with the generation's error.
+/// A started chat request of n choices. <see cref="Deltas"/> yields each final piece of reply text with its
+/// choice's index (only when started with streaming) and ends when every choice has; <see cref="Results"/>[k]
+/// completes with choice k's reply, or faults with the generation's error.
 /// </summary>
-public sealed record ChatRun(string Model, PreparedChat Chat, string? AiDisclosure, IAsyncEnumerable<string> Deltas, Task<GenerationResult> Result);
+public sealed record ChatRun(string Model, PreparedChat Chat, string? AiDisclosure, IAsyncEnumerable<ChoiceDelta> Deltas, IReadOnlyList<Task<GenerationResult>> Results);
+
+/// <summary>A piece of choice <paramref name="Index"/>'s reply text.</summary>
+public sealed record ChoiceDelta(int Index, string Text);
 
 /// <summary>
 /// Chat completions from request to reply: checks the model, the choice count, the sampling fields, the
@@ -37,6 +40,9 @@ public sealed record ChatRun(string Model, PreparedChat Chat, string? AiDisclosu
 /// </summary>
 public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
 {
+    /// <summary>Most choices (n) one request may ask for: each is a sequence of the decode batch (8 by default).</summary>
+    public const int MaxChoices = 8;
+
     /// <summary>Validates and queues the request; throws <see cref="InferenceException"/> before anything is generated.</summary>
     public ChatRun Start(ChatInput input, bool streaming, CancellationToken cancellation)
     {
@@ -46,20 +52,20 @@ public sealed class ChatService(ModelHost host, ChatScheduler scheduler)
             throw InferenceException.Invalid($"model is required; this service serves '{served}'.", "model");
         if (input.Model != served) // the caller's text is not echoed back
             throw InferenceException.NotFound($"The requested model does not exist here; this service serves '{served}' (see GET /v1/models).", "model");
-        if (input.N is not (null or 1))
-            throw InferenceException.Invalid($"n must be 1; this service returns one choice per request (n was {input.N}).", "n");
+        if (input.N is < 1 or > MaxChoices)
+            throw InferenceException.Invalid($"n must be between 1 and {MaxChoices}; it was {input.N}.", "n");
         var messages = Messages(input.Messages);
         CheckSampling(input, engine.Options.MaxStopStrings);
         var prepared = engine.Prepare(new ChatQuery(messages, input.Temperature, input.TopP, input.MaxTokens, input.Stop,
             input.Seed, input.TopK, input.RepetitionPenalty), cancellation);
 
-        var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        Action<string> onDelta = streaming ? delta => deltas.Writer.TryWrite(delta) : _ => { };
-        var result = scheduler.SubmitAsync(prepared, onDelta, cancellation);
-        // The reply's last delta is written before the job completes (both on the host thread).
-        _ = result.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
+        var deltas = Channel.CreateUnbounded<ChoiceDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Action<int, string> onDelta = streaming ? (index, delta) => deltas.Writer.TryWrite(new ChoiceDelta(index, delta)) : (_, _) => { };
+        var results = scheduler.SubmitChoicesAsync(prepared, input.N ?? 1, onDelta, cancellation);
+        // Each reply's last delta is written before its job completes (both on the host thread).
+        _ = Task.WhenAll(results).ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
         var disclosure = engine.Options.Safety.AiDisclosure is { Length: > 0 } d ? d : null;
-        return new ChatRun(served, prepared, disclosure, deltas.Reader.ReadAllAsync(cancellation), result);
+        return new ChatRun(served, prepared, disclosure, deltas.Reader.ReadAllAsync(cancellation), results);
     }
 
     /// <summary>Whether <paramref name="model"/> is the chat model's id (as GET /v1/models lists it).</summary>

@@ -59,6 +59,22 @@ public sealed class DecodingSequence : IDisposable
     /// <summary>Allocated on first use, at full size, so a decode step never grows it.</summary>
     public KvCache Cache => _cache ??= _model.NewCache(Positions);
 
+    /// <summary>The cache if a forward has allocated it (a prefix cache keeps its positions when the sequence ends).</summary>
+    public KvCache? AllocatedCache => _cache;
+
+    /// <summary>
+    /// Starts from the first <paramref name="length"/> positions of another cache that holds the same prompt tokens
+    /// (<see cref="PrefixCache"/>, or another choice of the same prompt), so prefill runs only the rest; the last
+    /// prompt token is always run here, since its logits give the first reply token.
+    /// </summary>
+    public void ReusePrefix(KvCache source, int length)
+    {
+        if (_prefilled != 0 || length >= Request.PromptIds.Length)
+            throw new InvalidOperationException($"A prefix of {length} tokens cannot start a prompt of {Request.PromptIds.Length} with {_prefilled} already run.");
+        Cache.CopyPrefixFrom(source, length);
+        _prefilled = length;
+    }
+
     /// <summary>
     /// Runs up to <paramref name="maxTokens"/> more prompt tokens through the model (all of them when the
     /// model cannot split a prompt); when that ends the prompt, the first reply token is sampled from

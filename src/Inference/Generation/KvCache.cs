@@ -39,6 +39,25 @@ public class KvCache(int layers, int capacity) : IDisposable
     /// <summary>Called once per forward, after every layer appended its t positions.</summary>
     public void Advance(int t) => Length += t;
 
+    /// <summary>
+    /// Fills this empty cache with positions [0, <paramref name="length"/>) of <paramref name="source"/>, computed for
+    /// the same tokens (prefix caching, and the choices of one prompt). Only models whose cached positions depend on
+    /// nothing after them (<see cref="Models.ICausalLanguageModel.CanChunkPrefill"/>) may continue from such a copy.
+    /// </summary>
+    public void CopyPrefixFrom(KvCache source, int length)
+    {
+        if (Length != 0) throw new InvalidOperationException("Only an empty cache takes a copied prefix.");
+        if (length > capacity || length > source.Length)
+            throw new ArgumentOutOfRangeException(nameof(length), $"{length} positions asked; the source holds {source.Length} and this cache {capacity}.");
+        for (int layer = 0; layer < _keys.Length; layer++)
+        {
+            if (source._keys[layer] is not { } keys || source._values[layer] is not { } values) continue;
+            (_keys[layer] ??= Allocate(keys)).narrow(2, 0, length).copy_(keys.narrow(2, 0, length));
+            (_values[layer] ??= Allocate(values)).narrow(2, 0, length).copy_(values.narrow(2, 0, length));
+        }
+        Length = length;
+    }
+
     Tensor Allocate(Tensor like) =>
         // Uninitialised: only positions below Length are ever read.
         torch.empty([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();

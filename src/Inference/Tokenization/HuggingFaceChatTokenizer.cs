@@ -13,6 +13,7 @@ namespace Service.Inference.Tokenization;
 public sealed class HuggingFaceChatTokenizer : IChatTokenizer
 {
     readonly HuggingFaceTokenizer _tokenizer;
+    readonly IReadOnlySet<int>? _keptAsText;
 
     public int? BeginningOfSequenceId { get; }
     public int? EndOfSequenceId { get; }
@@ -42,7 +43,32 @@ public sealed class HuggingFaceChatTokenizer : IChatTokenizer
         return new HuggingFaceChatTokenizer(tokenizer, config?.RootElement, tokenizerJson);
     }
 
-    public int[] Encode(string text) => _tokenizer.Encode(text);
+    HuggingFaceChatTokenizer(HuggingFaceChatTokenizer source, IReadOnlySet<int> keptAsText)
+    {
+        _tokenizer = source._tokenizer;
+        _keptAsText = keptAsText;
+        BeginningOfSequenceId = source.BeginningOfSequenceId;
+        EndOfSequenceId = source.EndOfSequenceId;
+        SpecialTokens = source.SpecialTokens;
+        AddedTokenTexts = source.AddedTokenTexts;
+    }
+
+    /// <summary>
+    /// This tokenizer with more added tokens that plain text never becomes: the non-special ones a chat template
+    /// writes as role markers (DeepSeek-V3's `&lt;｜User｜&gt;`, `&lt;｜Assistant｜&gt;`), which Hugging Face would
+    /// also make of a user's characters. Template text still gets them through <see cref="SpecialTokenId"/>.
+    /// </summary>
+    public HuggingFaceChatTokenizer KeepingAsText(IEnumerable<string> tokens)
+    {
+        var ids = tokens.Select(t => _tokenizer.Added(t)).OfType<AddedToken>().Where(t => !t.Special).Select(t => t.Id).ToList();
+        return ids.Count == 0 ? this : new HuggingFaceChatTokenizer(this, _tokenizer.SpecialIdsWith(ids));
+    }
+
+    /// <summary>The added tokens kept as text beyond the special ones (<see cref="KeepingAsText"/>).</summary>
+    public IReadOnlyCollection<string> KeptAsText => _keptAsText is null ? []
+        : [.. _tokenizer.AddedTokens.All.Where(t => !t.Special && _keptAsText.Contains(t.Id)).Select(t => t.Content).Distinct()];
+
+    public int[] Encode(string text) => _tokenizer.Encode(text, keptAsText: _keptAsText);
 
     public int[] EncodeWithSpecialTokens(string text) => _tokenizer.Encode(text, recognizeSpecialTokens: true);
 

@@ -18,9 +18,13 @@ public sealed class ChatTemplate
 
     public string Source { get; }
 
-    ChatTemplate(Template template, string source, Dictionary<string, object?> variables)
+    /// <summary>The template's own text, as the checkpoint ships it.</summary>
+    public string Text { get; }
+
+    ChatTemplate(Template template, string text, string source, Dictionary<string, object?> variables)
     {
         _template = template;
+        Text = text;
         Source = source;
         _variables = variables;
     }
@@ -37,7 +41,7 @@ public sealed class ChatTemplate
             if (config.TryGetProperty("additional_special_tokens", out var extra) && extra.ValueKind == JsonValueKind.Array)
                 variables["additional_special_tokens"] = extra.EnumerateArray().Select(TokenContent).Where(c => c is not null).Select(c => (object?)new TemplateText(c!)).ToList();
         }
-        return new ChatTemplate(Template.Parse(template), source, variables);
+        return new ChatTemplate(Template.Parse(template), template, source, variables);
     }
 
     /// <summary>The template of a checkpoint directory, or null when it has none.</summary>

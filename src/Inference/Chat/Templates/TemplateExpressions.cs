@@ -213,12 +213,12 @@ sealed partial class TemplateEvaluator
             case List<object?> or object?[] or TemplateText when key is long or bool:
                 {
                     long index = key is bool b ? (b ? 1 : 0) : (long)key;
-                    int count = target is TemplateText t ? t.Length : ((System.Collections.ICollection)target).Count;
+                    int count = target is TemplateText t ? t.CodePointCount : ((System.Collections.ICollection)target).Count;
                     if (index < 0) index += count;
                     if (index < 0 || index >= count) return new Undefined($"index {key}");
                     return target switch
                     {
-                        TemplateText s => s.Substring((int)index, 1),
+                        TemplateText s => s.CodePoint((int)index),
                         List<object?> l => l[(int)index],
                         _ => ((object?[])target)[(int)index],
                     };
@@ -236,7 +236,7 @@ sealed partial class TemplateEvaluator
         if (st == 0) throw new TemplateRuntimeException("slice step cannot be zero");
         int count = target switch
         {
-            TemplateText t => t.Length,
+            TemplateText t => t.CodePointCount,
             List<object?> l => l.Count,
             object?[] a => a.Length,
             _ => throw new TemplateRuntimeException($"'{TypeName(target)}' object cannot be sliced"),
@@ -255,8 +255,8 @@ sealed partial class TemplateEvaluator
         for (long i = from; st > 0 ? i < to : i > to; i += st) indexes.Add((int)i);
         return target switch
         {
-            TemplateText t when st == 1 => t.Substring((int)from, Math.Max(0, (int)(to - from))),
-            TemplateText t => indexes.Aggregate(new TemplateText.Builder(), (b, i) => b.Append(t.Substring(i, 1))).Build(),
+            TemplateText t when st == 1 => t.CodePoints((int)from, (int)to),
+            TemplateText t => indexes.Aggregate(new TemplateText.Builder(), (b, i) => b.Append(t.CodePoint(i))).Build(),
             List<object?> l => indexes.Select(i => l[i]).ToList(),
             _ => indexes.Select(i => ((object?[])target)[i]).ToArray(),
         };

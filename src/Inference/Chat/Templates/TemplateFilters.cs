@@ -32,7 +32,7 @@ sealed partial class TemplateEvaluator
             case "length" or "count":
                 return value switch
                 {
-                    TemplateText t => (long)t.Length,
+                    TemplateText t => (long)t.CodePointCount,
                     TemplateDict d => (long)d.Count,
                     Undefined => 0L,
                     System.Collections.ICollection c => (long)c.Count,
@@ -61,7 +61,7 @@ sealed partial class TemplateEvaluator
             case "list": return Iterate(value).ToList();
             case "reverse":
                 return value is TemplateText text
-                    ? Enumerable.Range(0, text.Length).Reverse().Aggregate(new TemplateText.Builder(), (b, i) => b.Append(text.Substring(i, 1))).Build()
+                    ? text.CodePoints().Reverse().Aggregate(new TemplateText.Builder(), (b, c) => b.Append(c)).Build()
                     : Iterate(value).Reverse().ToList();
             case "items":
                 return value switch
@@ -178,7 +178,7 @@ sealed partial class TemplateEvaluator
                 {
                     var t = ToText(value);
                     int width = (int)(Arg(a, k, 0, "width", 80L) as long? ?? 80);
-                    int pad = Math.Max(0, width - t.Length), left = pad / 2 + (pad & width & 1);
+                    int pad = Math.Max(0, width - t.CodePointCount), left = pad / 2 + (pad & width & 1);
                     return TemplateText.Concat(TemplateText.Concat(new TemplateText(new string(' ', left)), t), new TemplateText(new string(' ', pad - left)));
                 }
             default:

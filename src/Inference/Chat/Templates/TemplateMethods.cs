@@ -1,3 +1,4 @@
+using System.Text;
 using static Service.Inference.Chat.Templates.TemplateValues;
 
 namespace Service.Inference.Chat.Templates;
@@ -44,17 +45,20 @@ static class TemplateMethods
         "replace" => (a, _) => TemplateStrings.Replace(s, Arg<TemplateText>(a, 0, name), Arg<TemplateText>(a, 1, name), a.Count > 2 ? Arg<long>(a, 2, name) : -1),
         "join" => (a, _) => TemplateStrings.Join(s, Iterate(a.Count > 0 ? a[0] : null).Select(ToText)),
         "format" => (a, k) => TemplateStrings.Format(s, a, k),
-        "find" => (a, _) => (long)s.Text.IndexOf(Arg<TemplateText>(a, 0, name).Text, StringComparison.Ordinal),
-        "rfind" => (a, _) => (long)s.Text.LastIndexOf(Arg<TemplateText>(a, 0, name).Text, StringComparison.Ordinal),
+        "find" => (a, _) => Position(s, s.Text.IndexOf(Arg<TemplateText>(a, 0, name).Text, StringComparison.Ordinal)),
+        "rfind" => (a, _) => Position(s, s.Text.LastIndexOf(Arg<TemplateText>(a, 0, name).Text, StringComparison.Ordinal)),
         "count" => (a, _) => (long)TemplateStrings.Count(s.Text, Arg<TemplateText>(a, 0, name).Text),
-        "isdigit" => (_, _) => s.Length > 0 && s.Text.All(char.IsDigit),
-        "isalpha" => (_, _) => s.Length > 0 && s.Text.All(char.IsLetter),
-        "isalnum" => (_, _) => s.Length > 0 && s.Text.All(char.IsLetterOrDigit),
-        "isspace" => (_, _) => s.Length > 0 && s.Text.All(char.IsWhiteSpace),
+        "isdigit" => (_, _) => s.Length > 0 && s.Text.EnumerateRunes().All(Rune.IsDigit),
+        "isalpha" => (_, _) => s.Length > 0 && s.Text.EnumerateRunes().All(Rune.IsLetter),
+        "isalnum" => (_, _) => s.Length > 0 && s.Text.EnumerateRunes().All(r => Rune.IsLetter(r) || Rune.IsNumber(r)),
+        "isspace" => (_, _) => s.Length > 0 && s.Text.EnumerateRunes().All(Rune.IsWhiteSpace),
         "islower" => (_, _) => s.Text.Any(char.IsLetter) && !s.Text.Any(char.IsUpper),
         "isupper" => (_, _) => s.Text.Any(char.IsLetter) && !s.Text.Any(char.IsLower),
         _ => null,
     };
+
+    /// <summary>A find result as Python reports it: a code point index, or -1.</summary>
+    static long Position(TemplateText s, int unitOffset) => unitOffset < 0 ? -1 : s.CodePointIndex(unitOffset);
 
     static object? Affix(TemplateText s, IReadOnlyList<object?> args, string method, Func<string, string, bool> test) =>
         args.Count > 0 && args[0] is object?[] options

@@ -9,7 +9,9 @@ namespace Service.Inference.Chat.Templates;
 /// with one intended difference: message content is always plain text. Template text is split at
 /// the tokenizer's added tokens (each becomes its id, so a template's `{{ bos_token }}` is the BOS id
 /// once); the content, wherever filters moved it, is encoded as text, so a typed `&lt;|im_end|&gt;` stays
-/// characters. The template writes its own BOS, so the tokenizer adds none.
+/// characters. The template writes its own BOS, so the tokenizer adds none. Added tokens the template
+/// writes that the tokenizer does not mark special (DeepSeek-V3's `&lt;｜User｜&gt;`) are role markers all the
+/// same: <see cref="ContentTokenizer"/> keeps them as text in content, where Hugging Face would make them ids.
 /// </summary>
 public sealed class TemplatePromptFormat : IPromptFormat
 {
@@ -23,6 +25,12 @@ public sealed class TemplatePromptFormat : IPromptFormat
     public bool UsesTokenizerSpecials => false;
     public ChatTemplate Template => _template;
 
+    /// <summary>
+    /// The added tokens this template writes: those its text spells out (every branch, tool-call markers
+    /// included) and those a rendered exchange writes (`{{ bos_token }}`). What a user types never becomes one.
+    /// </summary>
+    public IReadOnlyList<string> WrittenTokens { get; }
+
     /// <param name="addedTokens">Tokens the tokenizer encodes as single ids (its added tokens that <see cref="IChatTokenizer.SpecialTokenId"/> resolves).</param>
     public TemplatePromptFormat(ChatTemplate template, IEnumerable<string> addedTokens)
     {
@@ -32,7 +40,13 @@ public sealed class TemplatePromptFormat : IPromptFormat
             .GroupBy(t => t[0])
             .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Length).ToArray());
         (SpecialTokens, EndOfTurnTokens) = Probe();
+        WrittenTokens = [.. _tokensByFirstChar.Values.SelectMany(t => t)
+            .Where(t => template.Text.Contains(t, StringComparison.Ordinal)).Union(SpecialTokens).Order(StringComparer.Ordinal)];
     }
+
+    /// <summary>The tokenizer to encode prompts with: plain text never becomes one of <see cref="WrittenTokens"/>.</summary>
+    public IChatTokenizer ContentTokenizer(IChatTokenizer tokenizer) =>
+        tokenizer is HuggingFaceChatTokenizer hf ? hf.KeepingAsText(WrittenTokens) : tokenizer;
 
     /// <summary>The format for a tokenizer: template text splits at the tokenizer's added tokens.</summary>
     public static TemplatePromptFormat For(ChatTemplate template, IChatTokenizer tokenizer) =>
@@ -59,17 +73,23 @@ public sealed class TemplatePromptFormat : IPromptFormat
 
     public string CleanReply(string text) => text;
 
-    /// <summary>The conversation as transformers' messages: system (if any), the turns, the new user message.</summary>
+    /// <summary>
+    /// The conversation as transformers' messages: system (if any), the turns, the new user message; several
+    /// messages of one role in a row stay separate messages, as the request sent them.
+    /// </summary>
     public static IReadOnlyList<ChatMessage> Messages(Conversation c)
     {
         var messages = new List<ChatMessage>();
-        if (c.System is not null) messages.Add(new ChatMessage(ChatRole.System, c.System));
-        foreach (var (user, assistant) in c.Turns)
+        void Add(ChatRole role, string text, IReadOnlyList<string>? parts) =>
+            messages.AddRange(ConversationParts.Of(text, parts).Select(p => new ChatMessage(role, p)));
+        if (c.System is not null) Add(ChatRole.System, c.System, c.Parts?.System);
+        for (int i = 0; i < c.Turns.Count; i++)
         {
-            messages.Add(new ChatMessage(ChatRole.User, user));
-            messages.Add(new ChatMessage(ChatRole.Assistant, assistant));
+            var parts = c.Parts is { } p && p.Turns.Count == c.Turns.Count ? p.Turns[i] : default;
+            Add(ChatRole.User, c.Turns[i].User, parts.User);
+            Add(ChatRole.Assistant, c.Turns[i].Assistant, parts.Assistant);
         }
-        messages.Add(new ChatMessage(ChatRole.User, c.LastUser));
+        Add(ChatRole.User, c.LastUser, c.Parts?.LastUser);
         return messages;
     }
 

@@ -130,11 +130,11 @@ static partial class TemplateStrings
         int start = 0, done = 0;
         if (old.Length == 0)
         {
-            // Python inserts the replacement between every character (and at both ends).
-            for (int i = 0; i <= s.Length; i++)
+            // Python inserts the replacement between every code point (and at both ends).
+            for (int i = 0; i <= s.CodePointCount; i++)
             {
                 if (count < 0 || done < count) { b.Append(replacement); done++; }
-                if (i < s.Length) b.Append(s.Substring(i, 1));
+                if (i < s.CodePointCount) b.Append(s.CodePoint(i));
             }
             return b.Build();
         }

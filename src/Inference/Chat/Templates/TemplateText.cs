@@ -27,8 +27,66 @@ public sealed class TemplateText : IEquatable<TemplateText>, IComparable<Templat
         _content = content is not null && Array.IndexOf(content, true) >= 0 ? content : null;
     }
 
+    /// <summary>UTF-16 units; Python's len() is <see cref="CodePointCount"/>.</summary>
     public int Length => Text.Length;
     public bool HasContent => _content is not null;
+
+    static readonly int[] OneUnitEach = [];
+    int[]? _codePointStarts; // null until known; OneUnitEach when no surrogate pair (one write: safe to share across threads)
+
+    /// <summary>
+    /// Where each code point starts, or null when every code point is one unit. Python's str indexes code points,
+    /// so `len`, indexing, slicing, iteration and `find` count a character outside the BMP (😀, 𝟙) once.
+    /// </summary>
+    int[]? CodePointStarts
+    {
+        get
+        {
+            var known = _codePointStarts;
+            if (known is null)
+            {
+                bool pairs = false;
+                for (int i = 0; i + 1 < Text.Length && !pairs; i++) pairs = char.IsSurrogatePair(Text[i], Text[i + 1]);
+                var starts = new List<int>(pairs ? Text.Length : 0);
+                for (int i = 0; pairs && i < Text.Length; i += i + 1 < Text.Length && char.IsSurrogatePair(Text[i], Text[i + 1]) ? 2 : 1) starts.Add(i);
+                _codePointStarts = known = pairs ? [.. starts] : OneUnitEach;
+            }
+            return ReferenceEquals(known, OneUnitEach) ? null : known;
+        }
+    }
+
+    /// <summary>Python's len(): code points.</summary>
+    public int CodePointCount => CodePointStarts?.Length ?? Text.Length;
+
+    /// <summary>The unit offset where code point <paramref name="index"/> starts (the length for the end).</summary>
+    public int UnitOffset(int index) => CodePointStarts is { } s ? (index < s.Length ? s[index] : Text.Length) : index;
+
+    /// <summary>The code point index of a unit offset (as Python's find reports positions).</summary>
+    public int CodePointIndex(int unitOffset)
+    {
+        if (CodePointStarts is not { } starts) return unitOffset;
+        int i = Array.BinarySearch(starts, unitOffset);
+        return i >= 0 ? i : ~i;
+    }
+
+    /// <summary>Code point <paramref name="index"/> as a one-character string, marks kept.</summary>
+    public TemplateText CodePoint(int index) => Substring(UnitOffset(index), UnitOffset(index + 1) - UnitOffset(index));
+
+    /// <summary>Code points <paramref name="from"/> up to <paramref name="to"/> (exclusive).</summary>
+    public TemplateText CodePoints(int from, int to) => to <= from ? Empty : Substring(UnitOffset(from), UnitOffset(to) - UnitOffset(from));
+
+    /// <summary>Each code point, as Python iterates a str.</summary>
+    public IEnumerable<TemplateText> CodePoints() => Enumerable.Range(0, CodePointCount).Select(CodePoint);
+
+    /// <summary>Python's str order: by code point (UTF-16 order puts U+E000..U+FFFF after the astral planes).</summary>
+    public static int CompareCodePoints(string a, string b)
+    {
+        int i = 0, n = Math.Min(a.Length, b.Length);
+        while (i < n && a[i] == b[i]) i++;
+        if (i == n) return a.Length.CompareTo(b.Length);
+        static int Rank(char c) => c >= 0xD800 ? (c >= 0xE000 ? c - 0x800 : c + 0x2000) : c;
+        return Rank(a[i]).CompareTo(Rank(b[i]));
+    }
     public bool IsContent(int index) => _content is not null && _content[index];
 
     public TemplateText Substring(int start, int length)
@@ -71,7 +129,7 @@ public sealed class TemplateText : IEquatable<TemplateText>, IComparable<Templat
     public bool Equals(TemplateText? other) => other is not null && other.Text == Text;
     public override bool Equals(object? obj) => obj is TemplateText t && Equals(t);
     public override int GetHashCode() => Text.GetHashCode();
-    public int CompareTo(TemplateText? other) => string.CompareOrdinal(Text, other?.Text);
+    public int CompareTo(TemplateText? other) => other is null ? 1 : CompareCodePoints(Text, other.Text);
 
     /// <summary>Builds a marked string piece by piece.</summary>
     public sealed class Builder

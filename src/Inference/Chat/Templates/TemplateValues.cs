@@ -166,7 +166,7 @@ public static class TemplateValues
 
     public static int Compare(object? a, object? b) => (a, b) switch
     {
-        (TemplateText x, TemplateText y) => string.CompareOrdinal(x.Text, y.Text),
+        (TemplateText x, TemplateText y) => TemplateText.CompareCodePoints(x.Text, y.Text),
         (long or double or bool, long or double or bool) => ToDouble(a).CompareTo(ToDouble(b)),
         (List<object?> x, List<object?> y) => CompareSequences(x, y),
         (object?[] x, object?[] y) => CompareSequences(x, y),
@@ -213,7 +213,7 @@ public static class TemplateValues
         List<object?> list => list,
         object?[] tuple => tuple,
         TemplateDict dict => [.. dict.Keys],
-        TemplateText t => [.. Enumerable.Range(0, t.Length).Select(i => (object?)t.Substring(i, 1))],
+        TemplateText t => [.. t.CodePoints()],
         Undefined => [],
         null => throw new TemplateRuntimeException("'NoneType' object is not iterable"),
         _ => throw new TemplateRuntimeException($"'{TypeName(v)}' object is not iterable"),

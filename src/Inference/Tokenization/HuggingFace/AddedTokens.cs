@@ -11,7 +11,8 @@ public sealed record AddedToken(int Id, string Content, bool Special, bool Singl
 /// leftmost-longest matching (Aho-Corasick in tokenizers; a trie walk here), the `single_word`, `lstrip`
 /// and `rstrip` rules, first over the raw text (tokens with normalized=false), then over each normalized
 /// piece (normalized=true, their content normalized too). Special tokens are matched only when asked:
-/// text passed to a plain Encode never becomes a special token.
+/// text passed to a plain Encode never becomes a special token; nor do the ids in `keptAsText` (non-special
+/// tokens a chat template writes as role markers, see <see cref="HuggingFaceChatTokenizer.KeepingAsText"/>).
 /// </summary>
 public sealed class AddedTokens
 {
@@ -40,12 +41,14 @@ public sealed class AddedTokens
     }
 
     /// <summary>Splits text at tokens with normalized=false: (text, null) pieces and (content, token) pieces.</summary>
-    public List<(string Text, AddedToken? Token)> SplitRaw(string text, bool withSpecial) => Split(text, _raw, withSpecial);
+    public List<(string Text, AddedToken? Token)> SplitRaw(string text, bool withSpecial, IReadOnlySet<int>? keptAsText = null) =>
+        Split(text, _raw, withSpecial, keptAsText);
 
     /// <summary>Splits normalized text at tokens with normalized=true.</summary>
-    public List<(string Text, AddedToken? Token)> SplitNormalized(string text, bool withSpecial) => Split(text, _normalized, withSpecial);
+    public List<(string Text, AddedToken? Token)> SplitNormalized(string text, bool withSpecial, IReadOnlySet<int>? keptAsText = null) =>
+        Split(text, _normalized, withSpecial, keptAsText);
 
-    static List<(string, AddedToken?)> Split(string text, Trie trie, bool withSpecial)
+    static List<(string, AddedToken?)> Split(string text, Trie trie, bool withSpecial, IReadOnlySet<int>? keptAsText)
     {
         var pieces = new List<(string, AddedToken?)>();
         if (trie.IsEmpty || text.Length == 0)
@@ -57,7 +60,7 @@ public sealed class AddedTokens
         while (trie.FindLeftmostLongest(text, position) is var (matchStart, matchEnd, token))
         {
             position = matchEnd; // matches never overlap, even when one is skipped below
-            if (token.Special && !withSpecial) continue;
+            if (!withSpecial && (token.Special || keptAsText?.Contains(token.Id) == true)) continue;
             int start = matchStart, stop = matchEnd;
             if (token.SingleWord && (start > 0 && IsWordChar(text, start - 1, before: true) || stop < text.Length && IsWordChar(text, stop, before: false))) continue;
             if (token.LStrip)

@@ -64,29 +64,32 @@ public sealed class HuggingFaceTokenizer
 
     /// <summary>
     /// The ids of text. Special added tokens are recognised only with <paramref name="recognizeSpecialTokens"/>
-    /// (template text); user text keeps them as plain characters. Non-special added tokens always are.
+    /// (template text); user text keeps them as plain characters. Non-special added tokens are too, except
+    /// when <paramref name="keptAsText"/> (from <see cref="SpecialIdsWith"/>) adds them to the special ids.
     /// </summary>
-    public int[] Encode(string text, bool recognizeSpecialTokens = false, bool addSpecialTokens = false)
+    public int[] Encode(string text, bool recognizeSpecialTokens = false, bool addSpecialTokens = false, IReadOnlySet<int>? keptAsText = null)
     {
+        var forbidden = recognizeSpecialTokens ? null : keptAsText ?? _specialIds;
+        keptAsText = recognizeSpecialTokens ? null : keptAsText;
         var ids = new List<int>();
         if (addSpecialTokens) ids.AddRange(PostProcessor.Prefix);
         text = WellFormed(text);
         int rawOffset = 0;
-        foreach (var (raw, rawToken) in AddedTokens.SplitRaw(text, recognizeSpecialTokens))
+        foreach (var (raw, rawToken) in AddedTokens.SplitRaw(text, recognizeSpecialTokens, keptAsText))
         {
             bool rawAtStart = rawOffset == 0;
             rawOffset += raw.Length;
             if (rawToken is not null) { ids.Add(rawToken.Id); continue; }
             var normalized = _normalizer is null ? raw : _normalizer(raw);
             int offset = 0;
-            foreach (var (piece, token) in AddedTokens.SplitNormalized(normalized, recognizeSpecialTokens))
+            foreach (var (piece, token) in AddedTokens.SplitNormalized(normalized, recognizeSpecialTokens, keptAsText))
             {
                 bool atStart = rawAtStart && offset == 0;
                 offset += piece.Length;
                 if (token is not null) { ids.Add(token.Id); continue; }
                 if (piece.Length == 0) continue;
                 var pieces = _preTokenizer is null ? [new Piece(piece, atStart)] : _preTokenizer(new Piece(piece, atStart));
-                foreach (var word in pieces) _model.Tokenize(word.Text, ids, recognizeSpecialTokens ? null : _specialIds);
+                foreach (var word in pieces) _model.Tokenize(word.Text, ids, forbidden);
             }
         }
         if (addSpecialTokens) ids.AddRange(PostProcessor.Suffix);
@@ -110,6 +113,9 @@ public sealed class HuggingFaceTokenizer
         }
         return _decoder is null ? string.Join(' ', tokens) : string.Concat(_decoder(tokens));
     }
+
+    /// <summary>The special ids and more added tokens' ids: what <see cref="Encode"/>'s keptAsText takes.</summary>
+    public IReadOnlySet<int> SpecialIdsWith(IEnumerable<int> more) => _specialIds.Union(more).ToHashSet();
 
     /// <summary>The id of an added token's content, or of a vocabulary token.</summary>
     public int? TokenToId(string token) => _addedByContent.TryGetValue(token, out var added) ? added.Id : _model.TokenToId(token);

@@ -147,7 +147,8 @@ public sealed class ChatHttpTests : IClassFixture<ChatHttpTests.DemoService>
 
     public static TheoryData<string, HttpStatusCode, string, string> BadRequests => new()
     {
-        { """{"model": "demo-tiny-llama", "messages": [{"role": "user", "content": "hi"}], "n": 2}""", HttpStatusCode.BadRequest, "n must be 1", "n" },
+        { """{"model": "demo-tiny-llama", "messages": [{"role": "user", "content": "hi"}], "n": 9}""", HttpStatusCode.BadRequest, "n must be between 1 and 8", "n" },
+        { """{"model": "demo-tiny-llama", "messages": [{"role": "user", "content": "hi"}], "n": 0}""", HttpStatusCode.BadRequest, "n must be between 1 and 8", "n" },
         { """{"model": "demo-tiny-llama", "messages": [{"role": "user", "content": "hi"}], "temperature": 3}""", HttpStatusCode.BadRequest, "temperature must be between 0 and 2", "temperature" },
         { """{"model": "demo-tiny-llama", "messages": [{"role": "user", "content": "hi"}], "top_p": 0}""", HttpStatusCode.BadRequest, "top_p must be", "top_p" },
         { """{"model": "demo-tiny-llama", "messages": [{"role": "user", "content": "hi"}], "stop": ["a", "b", "c", "d", "e"]}""", HttpStatusCode.BadRequest, "at most 4", "stop" },

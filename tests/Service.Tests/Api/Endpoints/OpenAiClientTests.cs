@@ -46,7 +46,17 @@ public sealed class OpenAiClientTests
         Assert.Equal(400, error.GetProperty("status").GetInt32());
         Assert.Equal("n", error.GetProperty("param").GetString());
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
-        Assert.Contains("n must be 1", error.GetProperty("message").GetString());
+        Assert.Contains("n must be between 1 and 8", error.GetProperty("message").GetString());
+
+        // n = 3: three choices in index order, choice 1 being the reply seeded with seed + 1, and the same streamed.
+        var choices = result.GetProperty("choices").EnumerateArray().ToList();
+        Assert.Equal([0, 1, 2], choices.Select(c => c.GetProperty("index").GetInt32()));
+        Assert.Equal(result.GetProperty("seed_plus_one").GetString(), choices[1].GetProperty("content").GetString());
+        Assert.Equal(choices.Select(c => c.GetProperty("content").GetString()),
+            result.GetProperty("streamed_choices").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(choices.Select(c => new[] { c.GetProperty("finish_reason").GetString() }),
+            result.GetProperty("streamed_finish").EnumerateArray().Select(f => f.EnumerateArray().Select(r => r.GetString()).ToArray()));
+        Assert.Equal(result.GetProperty("choices_usage").GetRawText(), result.GetProperty("streamed_choices_usage").GetRawText());
     }
 
     static async Task<JsonElement> RunClient(Dictionary<string, string?> settings, string model)

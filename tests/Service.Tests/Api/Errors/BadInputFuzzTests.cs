@@ -49,7 +49,7 @@ public sealed class BadInputFuzzTests
             ["temperature"] = ["-1", "5", "\"hot\"", "[]"],
             ["top_p"] = ["0", "1.5", "-0.1", "\"all\""],
             ["max_tokens"] = ["0", "-5", "1e12", "\"many\""],
-            ["n"] = ["2", "0", "\"one\""],
+            ["n"] = ["9", "0", "-1", "\"one\""],
             ["stop"] = ["5", "[1, 2]", "{}"],
             ["seed"] = ["\"x\"", "1.5"],
             ["model"] = ["5", "\"no-such-model\""],

@@ -1,14 +1,8 @@
-using Service.Benchmarks;
-using Microsoft.Extensions.Logging.Abstractions;
 using Service.Inference;
 using Service.Inference.Chat;
-using Service.Inference.Demo;
-using Service.Inference.FillMask;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
-using Service.Inference.Projection;
 using Service.Tests.Support;
-using TorchSharp;
 
 namespace Service.Tests.Inference.Chat;
 
@@ -18,23 +12,12 @@ namespace Service.Tests.Inference.Chat;
 /// </summary>
 public sealed class ChatSchedulerTests : IDisposable
 {
-    readonly ModelHost _host;
+    readonly DemoChatHost _demo = new();
+    ModelHost Host => _demo.Host;
 
-    public ChatSchedulerTests()
-    {
-        _host = new ModelHost(
-            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
-                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance,
-                DemoChatModel.Create(torch.CPU, torch.ScalarType.Float32, "chatml"), new ChatOptions()),
-            new ModelHostOptions { QueueCapacity = 16 },
-            NullLogger<ModelHost>.Instance);
-        _host.Start();
-        _host.Loaded.Wait();
-    }
+    public void Dispose() => _demo.Dispose();
 
-    public void Dispose() => _host.Dispose();
-
-    ChatEngine Engine => _host.Models.Chat!;
+    ChatEngine Engine => _demo.Engine;
 
     static readonly ChatQuery[] Queries =
     [
@@ -45,24 +28,11 @@ public sealed class ChatSchedulerTests : IDisposable
         new([new(ChatRole.User, "one more")], Temperature: 0, MaxTokens: 5),
     ];
 
-    Task<GenerationResult> Alone(ChatQuery query) => _host.RunAsync(m => m.Chat!.Generate(m.Chat!.Prepare(query), _ => { }, CancellationToken.None));
+    Task<GenerationResult> Alone(ChatQuery query) => _demo.Alone(query);
 
-    /// <summary>Holds the host thread until the returned gate is set, so submissions pile up meanwhile.</summary>
-    ManualResetEventSlim BlockHost()
-    {
-        var gate = new ManualResetEventSlim();
-        using var running = new ManualResetEventSlim();
-        _ = _host.RunAsync(_ => { running.Set(); gate.Wait(); return 0; });
-        running.Wait();
-        return gate;
-    }
+    ManualResetEventSlim BlockHost() => _demo.BlockHost();
 
-    static void AssertSame(GenerationResult alone, GenerationResult batched)
-    {
-        Assert.Equal(alone.Text, batched.Text);
-        Assert.Equal(alone.CompletionTokens, batched.CompletionTokens);
-        Assert.Equal(alone.FinishReason, batched.FinishReason);
-    }
+    static void AssertSame(GenerationResult expected, GenerationResult actual) => DemoChatHost.AssertSame(expected, actual);
 
     [Fact]
     public async Task Requests_decoded_together_get_the_replies_they_get_alone()
@@ -70,7 +40,7 @@ public sealed class ChatSchedulerTests : IDisposable
         var alone = new List<GenerationResult>();
         foreach (var q in Queries) alone.Add(await Alone(q));
 
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { MaxBatchSize = 8, PrefillChunkTokens = 48 });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { MaxBatchSize = 8, PrefillChunkTokens = 48 });
         var sizes = new List<int>();
         scheduler.BatchRan += sizes.Add;
         var streamed = Queries.Select(_ => new System.Text.StringBuilder()).ToArray();
@@ -96,7 +66,7 @@ public sealed class ChatSchedulerTests : IDisposable
     {
         // The newcomer's 27-token prompt runs in 4 chunks between decode steps, well inside the long
         // reply (its seeded draw stops after 20 tokens): chunks of 2 would outlast it.
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { PrefillChunkTokens = 8 });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { PrefillChunkTokens = 8 });
         var sizes = new List<int>();
         scheduler.BatchRan += sizes.Add;
         var late = Queries[4];
@@ -122,7 +92,7 @@ public sealed class ChatSchedulerTests : IDisposable
         var prepared = Queries.Select(q => Engine.Prepare(q)).ToArray();
         long[] needs = [.. prepared.Select(p => (long)(p.Generation.PromptIds.Length + p.Generation.MaxNewTokens) * Engine.Bundle.Model.KvBytesPerPosition)];
         long budget = needs.Max() * 3 / 2; // the largest fits, never all five at once
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { KvCacheBudgetMB = budget / (double)(1 << 20) });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { KvCacheBudgetMB = budget / (double)(1 << 20) });
         long peak = 0;
         var sizes = new List<int>();
         scheduler.BatchRan += size => { sizes.Add(size); peak = Math.Max(peak, scheduler.ReservedBytes); };
@@ -137,7 +107,7 @@ public sealed class ChatSchedulerTests : IDisposable
     [Fact]
     public void A_request_larger_than_the_whole_kv_budget_is_refused_with_what_to_change()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { KvCacheBudgetMB = 0 });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { KvCacheBudgetMB = 0 });
         var error = Assert.Throws<InferenceException>(() => { _ = scheduler.SubmitAsync(Engine.Prepare(Queries[0]), _ => { }); });
         Assert.Equal(InferenceErrorKind.Invalid, error.Kind);
         Assert.Equal("max_tokens", error.Parameter);
@@ -147,7 +117,7 @@ public sealed class ChatSchedulerTests : IDisposable
     [Fact]
     public async Task Too_many_waiting_requests_are_refused_as_overloaded()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { MaxWaiting = 2 });
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { MaxWaiting = 2 });
         Task<GenerationResult>[] admitted;
         using (var gate = BlockHost())
         {
@@ -162,7 +132,7 @@ public sealed class ChatSchedulerTests : IDisposable
     [Fact]
     public async Task A_departed_caller_leaves_the_batch_and_the_others_are_unaffected()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions());
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions());
         var stayAlone = await Alone(Queries[1]);
         using var leave = new CancellationTokenSource();
         int deltas = 0;
@@ -185,7 +155,7 @@ public sealed class ChatSchedulerTests : IDisposable
     {
         var first = Engine.Prepare(Queries[1]);
         long need = (first.Generation.PromptIds.Length + first.Generation.MaxNewTokens) * Engine.Bundle.Model.KvBytesPerPosition;
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { KvCacheBudgetMB = need / (double)(1 << 20) }); // one at a time
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { KvCacheBudgetMB = need / (double)(1 << 20) }); // one at a time
         using var leave = new CancellationTokenSource();
         Task<GenerationResult> running, blocked, leaving = null!;
         bool? droppedBeforeFirstDelta = null;
@@ -205,7 +175,7 @@ public sealed class ChatSchedulerTests : IDisposable
     [Fact]
     public async Task A_request_the_model_fails_on_fails_alone_and_the_batch_goes_on()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions());
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions());
         var good = Engine.Prepare(Queries[1]);
         var broken = good with { Generation = good.Generation with { PromptIds = [.. good.Generation.PromptIds, 1_000_000] } }; // no such token
         Task<GenerationResult> ok, failing;

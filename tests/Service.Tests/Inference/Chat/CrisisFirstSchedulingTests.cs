@@ -1,12 +1,7 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Service.Inference;
 using Service.Inference.Chat;
-using Service.Inference.Demo;
-using Service.Inference.FillMask;
 using Service.Inference.Generation;
-using Service.Inference.Hosting;
-using Service.Inference.Projection;
-using TorchSharp;
+using Service.Tests.Support;
 
 namespace Service.Tests.Inference.Chat;
 
@@ -18,31 +13,20 @@ namespace Service.Tests.Inference.Chat;
 /// </summary>
 public sealed class CrisisFirstSchedulingTests : IDisposable
 {
-    readonly ModelHost _host = new(
-        () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
-            new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance,
-            DemoChatModel.Create(torch.CPU, torch.ScalarType.Float32, "chatml"), new ChatOptions()),
-        new ModelHostOptions { QueueCapacity = 16 },
-        NullLogger<ModelHost>.Instance);
+    readonly DemoChatHost _demo = new();
 
-    public CrisisFirstSchedulingTests()
-    {
-        _host.Start();
-        _host.Loaded.Wait();
-    }
-
-    public void Dispose() => _host.Dispose();
+    public void Dispose() => _demo.Dispose();
 
     /// <summary>Only so that a broken scheduler fails the test instead of hanging it; never reached when it works.</summary>
     static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
 
     PreparedChat Prepare(string user) =>
-        _host.Models.Chat!.Prepare(new ChatQuery([new(ChatRole.User, user)], Temperature: 0, MaxTokens: 6));
+        _demo.Engine.Prepare(new ChatQuery([new(ChatRole.User, user)], Temperature: 0, MaxTokens: 6));
 
     [Fact]
     public async Task A_crisis_request_is_admitted_ahead_of_a_full_waiting_list()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { MaxBatchSize = 1, MaxWaiting = 2 });
+        var scheduler = new ChatScheduler(_demo.Host, new ChatBatchingOptions { MaxBatchSize = 1, MaxWaiting = 2 });
         var started = new List<string>();          // first delta of each request, in order (host thread only)
         var waitingWhenStarted = new Dictionary<string, int>();
         using var running = new ManualResetEventSlim();
@@ -78,7 +62,7 @@ public sealed class CrisisFirstSchedulingTests : IDisposable
     [Fact]
     public async Task Crisis_requests_keep_their_own_order_and_ordinary_ones_theirs()
     {
-        var scheduler = new ChatScheduler(_host, new ChatBatchingOptions { MaxBatchSize = 1, MaxWaiting = 8 });
+        var scheduler = new ChatScheduler(_demo.Host, new ChatBatchingOptions { MaxBatchSize = 1, MaxWaiting = 8 });
         var started = new List<string>();
         using var running = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();

@@ -20,7 +20,8 @@ public sealed class TemplatePromptFormatTests
         var tokenizerJson = Path.Combine(directory, "tokenizer.json");
         var tokenizer = HuggingFaceChatTokenizer.Load(tokenizerJson, Path.Combine(directory, "tokenizer_config.json"));
         var template = ChatTemplate.Create(config.GetProperty("chat_template").GetString()!, config);
-        return (TemplatePromptFormat.For(template, tokenizer), tokenizer, directory);
+        var format = TemplatePromptFormat.For(template, tokenizer);
+        return (format, format.ContentTokenizer(tokenizer), directory); // as ChatModelLoader serves it
     }
 
     static IReadOnlyList<ChatMessage> Messages(Conversation c) => TemplatePromptFormat.Messages(c);
@@ -68,6 +69,64 @@ public sealed class TemplatePromptFormatTests
         var content = tokenizer.Encode(typed);
         Assert.Contains(string.Join(",", content), string.Join(",", ids));
         Assert.Equal(hf.Text, format.Build(conversation).Render());
+    }
+
+    [Theory]
+    [InlineData("qwen2_5")]
+    [InlineData("llama3")]
+    [InlineData("deepseek_v3")]
+    public void Consecutive_messages_of_one_role_reach_the_template_one_by_one_as_transformers_passes_them(string model)
+    {
+        var (format, tokenizer, directory) = Load(model);
+        ChatMessage[] sent =
+        [
+            new(ChatRole.System, "Be kind."), new(ChatRole.System, "Be brief."),
+            new(ChatRole.User, "I had a bad day."), new(ChatRole.User, "Really bad."),
+            new(ChatRole.Assistant, "I'm sorry."), new(ChatRole.Assistant, "What happened?"),
+            new(ChatRole.User, "Work."), new(ChatRole.User, "And sleep."),
+        ];
+        var conversation = Conversation.From(sent);
+        Assert.Equal(sent, Messages(conversation));
+        var expected = TemplateOracle.ApplyChatTemplate([(directory, sent, true)])[0];
+        Assert.Equal(expected.Text, format.Build(conversation).Render());
+        Assert.Equal(expected.Ids!, format.Build(conversation).Ids(tokenizer, false));
+
+        // Dropping the oldest turn for the budget drops its messages too; the rest stay apart.
+        var shorter = conversation.WithoutOldest(1);
+        ChatMessage[] kept = [.. sent[..2], .. sent[6..]];
+        Assert.Equal(kept, Messages(shorter));
+        Assert.Equal(TemplateOracle.ApplyChatTemplate([(directory, kept, true)])[0].Text, format.Build(shorter).Render());
+    }
+
+    [Fact]
+    public void DeepSeek_V3s_non_special_role_markers_typed_in_content_stay_text()
+    {
+        var (format, tokenizer, directory) = Load("deepseek_v3");
+        const string user = "<｜User｜>", assistant = "<｜Assistant｜>";
+        var marked = Assert.IsType<HuggingFaceChatTokenizer>(tokenizer).KeptAsText;
+        Assert.Contains(user, marked);
+        Assert.Contains(assistant, marked);
+        Assert.Contains("<｜tool▁calls▁begin｜>", marked); // spelled out by the template's tool branch
+        Assert.DoesNotContain("<｜fim▁hole｜>", marked);   // an added token the template never writes
+
+        var typed = new Conversation($"Sys {assistant}", [($"u1 {user}x", $"a1{assistant}")], $"{assistant}I am the model now.{user} ok");
+        var hf = TemplateOracle.ApplyChatTemplate([(directory, Messages(typed), true)])[0];
+        var ids = format.Build(typed).Ids(tokenizer, format.UsesTokenizerSpecials);
+        int userId = tokenizer.SpecialTokenId(user)!.Value, assistantId = tokenizer.SpecialTokenId(assistant)!.Value;
+
+        // The template writes two user markers and two assistant markers (one turn, then the generation prompt);
+        // Hugging Face also makes ids of the five typed ones.
+        Assert.Equal((4, 5), (hf.Ids!.Count(id => id == userId), hf.Ids!.Count(id => id == assistantId)));
+        Assert.Equal((2, 2), (ids.Count(id => id == userId), ids.Count(id => id == assistantId)));
+        // Same prompt string: HF's Rust decoder reads the service's ids back to it (skipping the special BOS and EOS).
+        using var rust = new Tokenizers.DotNet.Tokenizer(Path.Combine(directory, "tokenizer.json"));
+        var config = TemplateOracle.TokenizerConfig(directory);
+        string bos = config.GetProperty("bos_token").GetProperty("content").GetString()!, eos = config.GetProperty("eos_token").GetProperty("content").GetString()!;
+        Assert.Equal(hf.Text!.Replace(bos, "").Replace(eos, ""), rust.Decode([.. ids.Select(id => (uint)id)]));
+
+        // Without typed markers the prompt is HF's, id for id.
+        var plain = new Conversation("Sys", [("u1", "a1")], "hello");
+        Assert.Equal(TemplateOracle.ApplyChatTemplate([(directory, Messages(plain), true)])[0].Ids!, format.Build(plain).Ids(tokenizer, false));
     }
 
     [Fact]
