@@ -44,6 +44,7 @@ public sealed class BertSelfAttention : nn.Module
 {
     readonly Linear query, key, value;
     readonly int _heads;
+    Tensor? _fusedWeight, _fusedBias; // [3H, H], [3H]: query, key and value stacked, when fused
 
     public BertSelfAttention(BertConfig c, Device device, ScalarType dtype) : base(nameof(BertSelfAttention))
     {
@@ -54,12 +55,53 @@ public sealed class BertSelfAttention : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Before the checkpoint is read: query, key and value become the row blocks of one [3H, H] matrix
+    /// and one [3H] bias, which the loader fills through them (names and values unchanged), so that a
+    /// single product computes all three. On the CPU the three 16-row products each pay libtorch's
+    /// per-call cost: measured here (interleaved, shared machine, 2 threads) the fused product takes
+    /// 0.68-0.72x the time of the three. The GPU keeps three products, so its results are untouched.
+    /// </summary>
+    public void FuseProjections()
+    {
+        var weight = query.weight!;
+        if (weight.device_type != DeviceType.CPU || _fusedWeight is not null) return;
+        long h = weight.shape[0];
+        _fusedWeight = torch.empty([3 * h, weight.shape[1]], weight.dtype, weight.device);
+        _fusedBias = torch.empty(3 * h, weight.dtype, weight.device);
+        foreach (var (linear, block) in new[] { (query, 0L), (key, 1L), (value, 2L) })
+        {
+            var (oldWeight, oldBias) = (linear.weight!, linear.bias!);
+            linear.weight = new Parameter(_fusedWeight.narrow(0, block * h, h), requires_grad: false);
+            linear.bias = new Parameter(_fusedBias.narrow(0, block * h, h), requires_grad: false);
+            oldWeight.Dispose(); // freed now: the model never holds both layouts
+            oldBias.Dispose();
+        }
+    }
+
     public Tensor forward(Tensor x, Tensor keyMask) // x [B, T, H], keyMask [B, 1, 1, T] bool (true = attend)
     {
         long b = x.shape[0], t = x.shape[1], h = x.shape[2];
         Tensor Heads(Tensor y) => y.view(b, t, _heads, h / _heads).transpose(1, 2); // [B, nh, T, hs]
-        var context = F.scaled_dot_product_attention(Heads(query.forward(x)), Heads(key.forward(x)), Heads(value.forward(x)), keyMask);
+        Tensor q, k, v;
+        if (_fusedWeight is not null)
+        {
+            var qkv = nn.functional.linear(x, _fusedWeight, _fusedBias).view(b, t, 3, _heads, h / _heads).permute(2, 0, 3, 1, 4); // [3, B, nh, T, hs]
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+        }
+        else (q, k, v) = (Heads(query.forward(x)), Heads(key.forward(x)), Heads(value.forward(x)));
+        var context = F.scaled_dot_product_attention(q, k, v, keyMask);
         return context.transpose(1, 2).reshape(b, t, h);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _fusedWeight?.Dispose();
+            _fusedBias?.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }
 

@@ -52,7 +52,8 @@ public sealed class BertForMaskedLM : nn.Module, IMaskedLanguageModel, IKernelLa
     /// <summary>
     /// The vocabulary matrix (the tied word embeddings, or an untied decoder) column-major on a float32
     /// CPU model: the head multiplies one row per mask by it. The encoder's 16-row products stay
-    /// row-major, which is faster for them (see <see cref="KernelLayout"/>).
+    /// row-major, which is faster for them (see <see cref="KernelLayout"/>), and on the CPU each
+    /// layer's query, key and value share one matrix (<see cref="BertSelfAttention.FuseProjections"/>).
     /// </summary>
     public void PrepareKernelLayout()
     {
@@ -60,6 +61,7 @@ public sealed class BertForMaskedLM : nn.Module, IMaskedLanguageModel, IKernelLa
         {
             if (module is TorchSharp.Modules.Embedding embedding && name.EndsWith("word_embeddings", StringComparison.Ordinal)) KernelLayout.ColumnMajor(embedding);
             else if (module is TorchSharp.Modules.Linear linear && name.EndsWith("decoder", StringComparison.Ordinal)) KernelLayout.ColumnMajor(linear);
+            else if (module is BertSelfAttention attention) attention.FuseProjections();
         }
     }
 

@@ -64,7 +64,9 @@ public sealed class ChatSchedulerTests : IDisposable
     [Fact]
     public async Task A_request_joins_a_running_batch_at_the_next_step_and_leaves_when_done()
     {
-        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { PrefillChunkTokens = 2 });
+        // The newcomer's 27-token prompt runs in 4 chunks between decode steps, well inside the long
+        // reply (its seeded draw stops after 20 tokens): chunks of 2 would outlast it.
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { PrefillChunkTokens = 8 });
         var sizes = new List<int>();
         scheduler.BatchRan += sizes.Add;
         var late = Queries[4];

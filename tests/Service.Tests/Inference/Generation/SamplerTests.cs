@@ -103,6 +103,45 @@ public sealed class SamplerTests
             Assert.InRange(counts[i] / (double)draws, expected[i] - 0.016, expected[i] + 0.016);
     }
 
+    [Theory]
+    [InlineData(0.0, 1)]
+    [InlineData(0.2499, 1)]
+    [InlineData(0.25, 3)]  // cumulative 0.25 at id 1 does not exceed 0.25: the next possible id
+    [InlineData(0.9999999, 3)]
+    public void The_inverse_cumulative_draw_picks_the_first_id_past_the_uniform_mass_and_never_an_excluded_one(double uniform, int expected) =>
+        Assert.Equal(expected, Sampler.InverseCumulative<double>([0, 0.5, 0, 1.5, 0], uniform)); // unnormalised: 0.25 and 0.75 of the mass
+
+    [Fact]
+    public void The_inverse_cumulative_draw_returns_the_last_possible_id_when_the_running_sum_never_exceeds_the_target()
+    {
+        // A uniform of 1 (the generator's range stops short of it) stands for a target that rounding put at the total.
+        Assert.Equal(1, Sampler.InverseCumulative<double>([0.5, 0.5, 0, 0], 1.0));
+    }
+
+    [Fact]
+    public void Draws_over_a_full_vocabulary_with_top_p_follow_the_nucleus_renormalised()
+    {
+        using var scope = torch.NewDisposeScope();
+        const int draws = 2_000, vocabulary = 151_936; // each draw reads the whole vocabulary: fewer draws, wider bounds
+        var row = new float[vocabulary];
+        Array.Fill(row, -20f); // a long tail, cut by top-p
+        int[] ids = [3, 77_000, vocabulary - 1];
+        double[] weights = [0.5, 0.3, 0.2]; // the nucleus at p = 0.9, renormalised as by definition below
+        for (int i = 0; i < ids.Length; i++) row[ids[i]] = (float)Math.Log(weights[i]);
+        var logits = torch.tensor(row);
+        using var g = Sampler.NewGenerator(11);
+        var counts = new Dictionary<int, int>();
+        for (int i = 0; i < draws; i++)
+        {
+            using var step = torch.NewDisposeScope();
+            int id = Sampler.Next(logits, new SamplingParameters(1, 0.9), [], g);
+            counts[id] = counts.GetValueOrDefault(id) + 1;
+        }
+        Assert.Equal(ids.Order(), counts.Keys.Order()); // nothing from the tail
+        for (int i = 0; i < ids.Length; i++)
+            Assert.InRange(counts[ids[i]] / (double)draws, weights[i] - 0.05, weights[i] + 0.05); // 4.5 standard deviations of 2,000 draws
+    }
+
     /// <summary>The nucleus by definition: sort by probability, admit until the mass reaches p, then every tie of the last.</summary>
     static int[] NucleusByDefinition(float[] logits, double p)
     {

@@ -38,6 +38,42 @@ public sealed class KernelLayoutTests
         Assert.All(model.named_parameters(), p => Assert.True(p.parameter.is_contiguous(), p.name));
     }
 
+    [Theory]
+    [MemberData(nameof(MaskedLms))]
+    public void A_cpu_encoder_reads_query_key_and_value_into_one_matrix_with_the_checkpoints_values(string fixture)
+    {
+        var checkpoint = CheckpointDirectory.Open(Fixtures.Dir(fixture));
+        var bundle = MaskedLanguageModelLoader.Load(checkpoint, torch.CPU, ScalarType.Float32);
+        using var model = (nn.Module)bundle.Model;
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var queries = parameters.Keys.Where(k => k.EndsWith(".attention.self.query.weight", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(queries);
+        foreach (var query in queries)
+        {
+            var layer = query[..^"query.weight".Length];
+            foreach (var part in new[] { "weight", "bias" })
+            {
+                var (q, k, v) = (parameters[layer + "query." + part], parameters[layer + "key." + part], parameters[layer + "value." + part]);
+                // One storage, three consecutive row blocks: the fused product reads exactly these.
+                Assert.Equal(q.storage<float>().data_ptr(), k.storage<float>().data_ptr());
+                Assert.Equal(q.storage<float>().data_ptr(), v.storage<float>().data_ptr());
+                Assert.Equal([0, q.numel(), 2 * q.numel()], new[] { q.storage_offset(), k.storage_offset(), v.storage_offset() });
+                foreach (var (name, p) in new[] { ("query", q), ("key", k), ("value", v) })
+                {
+                    var key = Checkpoint(checkpoint, (Service.Inference.Models.Bert.BertForMaskedLM)bundle.Model, layer + name + "." + part);
+                    using var stored = checkpoint.Tensors[key].Read(key).to(p.dtype);
+                    Assert.True(stored.equal(p).all().item<bool>(), $"{key} differs from the checkpoint");
+                }
+            }
+        }
+    }
+
+    public static TheoryData<string> MaskedLms => [.. Fixtures.MaskedLms];
+
+    /// <summary>The checkpoint key that fills a module key (TensorFlow-era names differ only for LayerNorm, not here).</summary>
+    static string Checkpoint(CheckpointDirectory checkpoint, Service.Inference.Models.Bert.BertForMaskedLM model, string moduleKey) =>
+        checkpoint.Tensors.Keys.Single(k => model.ModuleKey(k) == moduleKey);
+
     [Fact]
     public void A_column_major_target_is_read_in_row_blocks_with_the_same_values()
     {
