@@ -91,4 +91,39 @@ public sealed class ChatChoicesHttpTests : IClassFixture<ChatHttpTests.DemoServi
         Assert.All(choices, c => Assert.InRange(c.Index, 0, 3));
         Assert.Equal(plain.Usage, chunks[^1].Usage);
     }
+
+    [Fact]
+    public async Task Each_choice_carries_its_own_logprobs_plain_and_streamed()
+    {
+        var client = await _factory.StartedClient();
+        Dictionary<string, object?> WithLogprobs(Dictionary<string, object?> body)
+        {
+            body["logprobs"] = true;
+            body["top_logprobs"] = 3;
+            return body;
+        }
+        // The same tokens and alternatives; values to float rounding (a batch of two runs other kernels than one row).
+        static void AssertSameEntries(IReadOnlyList<ChatTokenLogprob> expected, IReadOnlyList<ChatTokenLogprob> actual)
+        {
+            Assert.Equal(expected.Select(e => e.Token), actual.Select(e => e.Token));
+            for (int i = 0; i < expected.Count; i++)
+            {
+                Assert.Equal(expected[i].Logprob, actual[i].Logprob, 1e-5);
+                Assert.Equal(expected[i].TopLogprobs.Select(t => t.Token), actual[i].TopLogprobs.Select(t => t.Token));
+                Assert.Equal(expected[i].TopLogprobs.Select(t => t.Logprob), actual[i].TopLogprobs.Select(t => t.Logprob), (a, b) => Math.Abs(a - b) < 1e-5);
+            }
+        }
+
+        var together = await Complete(client, WithLogprobs(Body(2, 21)));
+        var response = await client.PostAsJsonAsync("/v1/chat/completions", WithLogprobs(Body(2, 21, stream: true)));
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[..^1];
+        var streamed = events.Select(e => JsonSerializer.Deserialize<ChatCompletionChunk>(e["data: ".Length..])!).SelectMany(c => c.Choices).ToList();
+        for (int k = 0; k < 2; k++)
+        {
+            var alone = (await Complete(client, WithLogprobs(Body(1, 21 + k)))).Choices[0].Logprobs!.Content;
+            Assert.NotEmpty(alone);
+            AssertSameEntries(alone, together.Choices[k].Logprobs!.Content);
+            AssertSameEntries(alone, [.. streamed.Where(c => c.Index == k && c.Logprobs is not null).SelectMany(c => c.Logprobs!.Content)]);
+        }
+    }
 }
