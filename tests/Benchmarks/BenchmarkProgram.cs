@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Service.Benchmarks;
 
 /// <summary>
-/// `dotnet run -c Release --project tests/Benchmarks -- [--quick] [--out BENCHMARKS.md]`: measures the
+/// `dotnet run -c Release --project tests/Benchmarks -- [--quick] [--chat-dtypes float32,bfloat16] [--out BENCHMARKS.md]`: measures the
 /// machine's limits, then fill-mask and chat against them, and writes the Markdown report and its plot.
 /// </summary>
 public static class BenchmarkProgram
@@ -18,16 +18,22 @@ public static class BenchmarkProgram
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         bool quick = args.Contains("--quick"), peers = args.Contains("--peers");
-        int outIndex = Array.IndexOf(args, "--out");
-        string? output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
-        var unknown = args.Where((a, i) => a != "--quick" && a != "--peers" && a != "--out" && !(i > 0 && args[i - 1] == "--out")).ToArray();
-        if (unknown.Length > 0 || (outIndex >= 0 && output is null))
+        string? Value(string option) => Array.IndexOf(args, option) is int at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+        string? output = Value("--out"), dtypes = Value("--chat-dtypes");
+        string[] valued = ["--out", "--chat-dtypes"];
+        var unknown = args.Where((a, i) => a != "--quick" && a != "--peers" && !valued.Contains(a) && !(i > 0 && valued.Contains(args[i - 1]))).ToArray();
+        string[]? chatDTypes = dtypes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (unknown.Length > 0 || (args.Contains("--out") && output is null) || (args.Contains("--chat-dtypes") && dtypes is null)
+            || chatDTypes?.Any(d => d is not ("float32" or "bfloat16")) == true)
         {
-            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--out BENCHMARKS.md]");
+            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--chat-dtypes float32,bfloat16] [--out BENCHMARKS.md]");
             return 2;
         }
-        var command = "dotnet run -c Release --project tests/Benchmarks --" + (quick ? " --quick" : "") + (quick && peers ? " --peers" : "") + (output is null ? "" : $" --out {Path.GetFileName(output)}");
-        var report = await RunAsync(quick ? BenchmarkSettings.QuickRun with { Peers = peers } : BenchmarkSettings.Full, command, Console.Out);
+        var command = "dotnet run -c Release --project tests/Benchmarks --" + (quick ? " --quick" : "") + (quick && peers ? " --peers" : "")
+            + (dtypes is null ? "" : $" --chat-dtypes {dtypes}") + (output is null ? "" : $" --out {Path.GetFileName(output)}");
+        var settings = quick ? BenchmarkSettings.QuickRun with { Peers = peers } : BenchmarkSettings.Full;
+        if (chatDTypes is not null) settings = settings with { ChatDTypes = chatDTypes };
+        var report = await RunAsync(settings, command, Console.Out);
         var markdown = report.ToMarkdown();
         if (output is null)
         {

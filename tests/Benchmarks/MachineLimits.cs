@@ -40,7 +40,9 @@ public sealed record MachineLimits(int Threads, int GemmSize, double LibTorchGem
             var times = Benchmarks.Measure.Times(3, settings.MachineIterations, () => { using var c = a.mm(b); });
             return 2.0 * n * n * n / (Benchmarks.Measure.Median(times) / 1000);
         }
-        double gemm = Gemm(ScalarType.Float32), gemmBf16 = Gemm(ScalarType.BFloat16);
+        // Without native bfloat16 instructions (AVX-512 BF16, AMX) libtorch's bfloat16 GEMM is a scalar
+        // one-thread loop taking minutes per product: measured only when a bfloat16 chat run needs its bound.
+        double gemm = Gemm(ScalarType.Float32), gemmBf16 = settings.ChatDTypes.Contains("bfloat16") ? Gemm(ScalarType.BFloat16) : double.NaN;
         log.WriteLine($"GEMM {n}x{n}, {threads} threads: {gemm / 1e9:F1} GFLOP/s float32, {gemmBf16 / 1e9:F1} bfloat16");
 
         long elements = settings.CopyBytes / sizeof(float);
