@@ -3,6 +3,7 @@ using Service.Inference.Chat;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;
 using Service.Inference.Models;
+using Service.Inference.Models.Onnx;
 using Service.Inference.Projection;
 using Service.Inference.Runtime;
 
@@ -31,6 +32,7 @@ public static class ModelLoading
             log.LogInformation("Probe model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
                 bundle.Name, models.FillMask.Path, bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize);
         }
+        bundle = FillMaskRuntime.Apply(bundle, inference.FillMaskRuntime, log);
         var chatDType = string.IsNullOrWhiteSpace(models.Chat.DType) ? dtype : TorchRuntime.ResolveDType(models.Chat.DType, "Models:Chat:DType");
         return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, chatDType, log), chat);
     }
