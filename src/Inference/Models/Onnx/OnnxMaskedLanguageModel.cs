@@ -37,6 +37,9 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
             return (new OnnxMaskedLanguageModel(model, graph.Compile(options)), null);
     }
 
+    /// <summary>The TorchSharp model the graph was built from (and everything but fill-mask runs on).</summary>
+    public BertForMaskedLM Torch => _model;
+
     public int LayerCount => _model.LayerCount;
     public int HiddenSize => _model.HiddenSize;
     public int VocabSize => _model.VocabSize;
