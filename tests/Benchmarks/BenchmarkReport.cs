@@ -104,7 +104,7 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         md.AppendLine();
         md.AppendLine($"Shape: {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {c.NumAttentionHeads} heads, intermediate {c.IntermediateSize}, vocabulary {c.VocabSize}; " +
             $"{f.WeightBytes / 1e6:F0} MB of float32 weights ({f.CheckpointBytes / 1e6:F0} MB checkpoint), loaded in {f.LoadSeconds:F1} s. " +
-            $"Queries of {f.QueryTokens} tokens with one [MASK], top_k 5.");
+            $"Queries of {f.QueryTokens} tokens with one [MASK], top_k 5. Fill-mask runs on {f.Runtime}.");
         md.AppendLine();
         md.AppendLine($"Work per query: {f.FlopsPerQuery / 1e9:F3} GFLOP (encoder {FillMaskBenchmark.EncoderFlops(c, f.QueryTokens) / 1e9:F3}, MLM head at the mask {FillMaskBenchmark.HeadFlops(c, 1) / 1e9:F3}) " +
             $"and {f.BytesPerQuery / 1e6:F0} MB of weights read. Roofline bound = max({f.FlopsPerQuery / Limits.GemmFlopsPerSecond * 1000:F2} ms compute, " +

@@ -30,7 +30,7 @@ public sealed record FillMaskReport(
     LatencyFigures EngineEnglish, LatencyFigures EngineProjectionOff, LatencyFigures EngineProjectionOn,
     LatencyFigures HttpEnglish, LatencyFigures HttpProjectionOff, LatencyFigures HttpProjectionOn,
     IReadOnlyList<ThroughputPoint> Throughput, IReadOnlyList<StageTime> Profile,
-    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak, Peers.FillMaskPeerReport Peer)
+    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak, Peers.FillMaskPeerReport Peer, string Runtime)
 {
     /// <summary>max(FLOPs / GEMM rate, weight bytes / read bandwidth): a query reads its weights, it does not copy them.</summary>
     public double RooflineMs(MachineLimits m) => Math.Max(FlopsPerQuery / m.GemmFlopsPerSecond, BytesPerQuery / m.ReadBytesPerSecond) * 1000;
@@ -76,6 +76,8 @@ public static class FillMaskBenchmark
             var host = service.Host;
 
             var (weightBytes, bytesPerQuery) = await host.RunAsync(m => WeightBytes(TorchModule(m.FillMaskModel!.Model)));
+            var runtime = await host.RunAsync(m => m.FillMaskModel!.Model is OnnxMaskedLanguageModel
+                ? "ONNX Runtime, on a graph built from the service's own weights (`Inference:FillMaskRuntime=auto`)" : "TorchSharp");
             int tokens = await host.RunAsync(m => m.FillMask!.Prepare(new FillMaskQuery(EnglishQuery)).InputIds.Length);
             if (tokens != settings.QueryTokens)
                 throw new InvalidOperationException($"The query is {tokens} tokens, not {settings.QueryTokens}.");
@@ -123,7 +125,7 @@ public static class FillMaskBenchmark
                 : new Peers.FillMaskPeerReport("quick mode runs no peers");
             return new FillMaskReport(config, tokens, weightBytes, checkpointBytes, flops, bytesPerQuery, service.LoadTime.TotalSeconds,
                 engineEnglish, engineOff, engineOn, httpEnglish, httpOff, httpOn, throughput, profile,
-                peak, reset, host.ResidentBytesBeforeLoad, leak, peer);
+                peak, reset, host.ResidentBytesBeforeLoad, leak, peer, runtime);
         }
         finally
         {

@@ -28,13 +28,18 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
         if (graph.WeightBytes > OnnxGraph.MaxWeightBytes) return (null, $"{graph.WeightBytes >> 20} MB of weights, more than an in-memory ONNX model carries ({OnnxGraph.MaxWeightBytes >> 20} MB)");
         var options = new SessionOptions
         {
-            GraphOptimizationLevel = Enum.Parse<GraphOptimizationLevel>(Environment.GetEnvironmentVariable("XLEVEL") ?? "ORT_ENABLE_ALL"),
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
         };
         using (options)
-            return (new OnnxMaskedLanguageModel(model, graph.Compile(options)), null);
+        {
+            var session = graph.Compile(options);
+            // The serialized model (as large as the weights) is garbage now: hand its memory back before serving.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            return (new OnnxMaskedLanguageModel(model, session), null);
+        }
     }
 
     /// <summary>The TorchSharp model the graph was built from (and everything but fill-mask runs on).</summary>
