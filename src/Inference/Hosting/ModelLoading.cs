@@ -32,7 +32,7 @@ public static class ModelLoading
             log.LogInformation("Probe model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
                 bundle.Name, models.FillMask.Path, bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize);
         }
-        bundle = FillMaskRuntime.Apply(bundle, inference.FillMaskRuntime, log);
+        bundle = FillMaskRuntime.Apply(bundle, inference.FillMaskRuntime, log, models.FillMask.Weights);
         var chatDType = string.IsNullOrWhiteSpace(models.Chat.DType) ? dtype : TorchRuntime.ResolveDType(models.Chat.DType, "Models:Chat:DType");
         return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, chatDType, log), chat);
     }

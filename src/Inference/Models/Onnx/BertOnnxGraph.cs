@@ -10,7 +10,9 @@ namespace Service.Inference.Models.Onnx;
 /// one ONNX graph over the TorchSharp model's weights. Tokens are flattened to [N = B*T, H], so every
 /// product is a 2-D Gemm that reads the weight in the layout TorchSharp keeps it in. After each layer
 /// k (0 = embeddings) the graph adds `shifts[k]` [B, 1, H] to every token of row b: LRP2 at any
-/// (i, j), per row, with zeros where a layer is not shifted.
+/// (i, j), per row, with zeros where a layer is not shifted. With <c>int8</c>, every product (the
+/// encoder's and the head's, the vocabulary projection included) runs in 8-bit integers
+/// (<see cref="OnnxGraph.QuantizedLinear"/>); embeddings, LayerNorm and attention stay float32.
 /// </summary>
 public static class BertOnnxGraph
 {
@@ -23,7 +25,7 @@ public static class BertOnnxGraph
         : model.parameters().Any(p => p.dtype != ScalarType.Float32 || p.device_type != TorchSharp.DeviceType.CPU) ? "weights that are not float32 on the CPU"
         : null;
 
-    public static OnnxGraph Build(BertForMaskedLM model)
+    public static OnnxGraph Build(BertForMaskedLM model, bool int8 = false)
     {
         var c = model.Config;
         var weights = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
@@ -47,7 +49,8 @@ public static class BertOnnxGraph
         var scale = g.Constant((float)(1 / Math.Sqrt(headSize)));
 
         string W(string name) => g.Weight(name, weights[name]).Name;
-        string Linear(string x, string name) => g.Linear(x, name + ".weight", weights[name + ".weight"], W(name + ".bias"));
+        string Product(string x, string name, Tensor weight, string bias) => int8 ? g.QuantizedLinear(x, weight, bias) : g.Linear(x, name, weight, bias);
+        string Linear(string x, string name) => Product(x, name + ".weight", weights[name + ".weight"], W(name + ".bias"));
         string LayerNorm(string x, string name) => g.Node("LayerNormalization", [x, W(name + ".weight"), W(name + ".bias")],
             n => { Attribute("axis", -1L)(n); Attribute("epsilon", (float)c.LayerNormEps)(n); });
         string Shift(string x, int layer) => g.Node("Reshape", [g.Node("Add", [g.Node("Reshape", [x, rowsShape]),
@@ -63,7 +66,7 @@ public static class BertOnnxGraph
         {
             var l = $"{prefix}.encoder.layer.{k}";
             var qkv = attention[k].Projections.Select((p, i) =>
-                g.Linear(x, $"{l}.attention.self.projection{i}.weight", p.Weight, g.Weight($"{l}.attention.self.projection{i}.bias", p.Bias).Name)).ToArray();
+                Product(x, $"{l}.attention.self.projection{i}.weight", p.Weight, g.Weight($"{l}.attention.self.projection{i}.bias", p.Bias).Name)).ToArray();
             if (qkv.Length == 1) qkv = [.. Enumerable.Range(0, 3).Select(i => g.Node("Slice", [qkv[0], g.Constant(i * h), g.Constant((i + 1) * h), g.Constant(1)]))];
             var q = Heads(qkv[0], 0, 2, 1, 3);   // [B, nh, T, hs]
             var kT = Heads(qkv[1], 0, 2, 3, 1);  // [B, nh, hs, T]
@@ -83,8 +86,8 @@ public static class BertOnnxGraph
             : ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions");
         var transformed = LayerNorm(Activation(g, c.HiddenAct, Linear(rows, dense)), norm);
         var vocabulary = c.TieWordEmbeddings ? $"{e}.word_embeddings.weight" : $"{head}.decoder.weight";
-        var (decoder, transposed) = g.Weight(vocabulary, weights[vocabulary]);
-        g.Node("Gemm", [transformed, decoder, W($"{head}.bias")], Attribute("transB", transposed ? 0L : 1L), output: Logits);
+        var logits = Product(transformed, vocabulary, weights[vocabulary], W($"{head}.bias"));
+        g.Node("Identity", [logits], output: Logits);
         g.Output(Logits, DataType.Float, "masks", c.VocabSize);
         return g;
     }

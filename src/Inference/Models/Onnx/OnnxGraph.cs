@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using Onnx;
+using TorchSharp;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
@@ -65,7 +66,8 @@ public sealed class OnnxGraph
     /// <summary>A scalar int64 index (Gather with it drops the axis).</summary>
     public string Index(long value) => Constant(DataType.Int64, BitConverter.GetBytes(value), []);
 
-    string Constant(DataType type, byte[] data, long[] dims)
+    /// <summary>A constant of any type from its raw little-endian bytes.</summary>
+    public string Constant(DataType type, byte[] data, long[] dims)
     {
         var tensor = new TensorProto { Name = $"const_{_next++}", DataType = (int)type, RawData = ByteString.CopyFrom(data) };
         tensor.Dims.AddRange(dims);
@@ -98,6 +100,29 @@ public sealed class OnnxGraph
     {
         var (w, transposed) = Weight(name, weight);
         return Node("Gemm", bias is null ? [x, w] : [x, w, bias], Attribute("transB", transposed ? 0L : 1L));
+    }
+
+    /// <summary>
+    /// <see cref="Linear"/> in 8-bit integers: the weight quantised here, once, symmetric per output
+    /// row to [-63, 63] (7 bits, so that AVX2's unsigned x signed byte pair sums cannot saturate, as
+    /// ONNX Runtime's quantization guide warns), and each row of x quantised per call to uint8 around
+    /// 128 with its own scale, so that a row's result never depends on the rest of the batch (ONNX
+    /// Runtime's DynamicQuantizeMatMul takes one scale per tensor, which would couple the rows).
+    /// </summary>
+    public string QuantizedLinear(string x, Tensor weight, string? bias = null)
+    {
+        const int levels = 63;
+        using var scope = torch.NewDisposeScope();
+        var w = weight.detach().to(ScalarType.Float32);
+        var scale = (w.abs().amax([1]).clamp_min(1e-30) / levels).contiguous(); // [out]
+        var q = (w / scale.unsqueeze(1)).round().clamp(-levels, levels).to(ScalarType.Int8).t().contiguous(); // [in, out]
+        var weights = Constant(DataType.Int8, q.bytes.ToArray(), q.shape);
+        var weightScale = Constant(DataType.Float, scale.bytes.ToArray(), [scale.shape[0]]);
+        var rowScale = Node("Div", [Node("Max", [Node("ReduceMax", [Node("Abs", [x])], Attribute("axes", [1L])), Constant(1e-30f)]), Constant(127f)]); // [N, 1]
+        var rows = Node("Cast", [Node("Add", [Node("Round", [Node("Div", [x, rowScale])]), Constant(128f)])], Attribute("to", (long)DataType.Uint8));
+        var products = Node("MatMulInteger", [rows, weights, Constant(DataType.Uint8, [128], [])]); // int32 [N, out]
+        var y = Node("Mul", [Node("Mul", [Node("Cast", [products], Attribute("to", (long)DataType.Float)), rowScale]), weightScale]);
+        return bias is null ? y : Node("Add", [y, bias]);
     }
 
     /// <summary>Rows of an embedding table [V, H] at int64 indices [N]: [N, H].</summary>

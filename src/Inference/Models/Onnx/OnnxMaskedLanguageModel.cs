@@ -21,10 +21,11 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
     OnnxMaskedLanguageModel(BertForMaskedLM model, InferenceSession session) => (_model, _session) = (model, session);
 
     /// <summary>The wrapped model, or null with the reason when its graph cannot be built.</summary>
-    public static (OnnxMaskedLanguageModel? Model, string? Unsupported) TryCreate(BertForMaskedLM model, int threads)
+    /// <param name="int8">Products in 8-bit integers (Models:FillMask:Weights=int8), see <see cref="BertOnnxGraph"/>.</param>
+    public static (OnnxMaskedLanguageModel? Model, string? Unsupported) TryCreate(BertForMaskedLM model, int threads, bool int8 = false)
     {
         if (BertOnnxGraph.Unsupported(model) is { } reason) return (null, reason);
-        var graph = BertOnnxGraph.Build(model);
+        var graph = BertOnnxGraph.Build(model, int8);
         if (graph.WeightBytes > OnnxGraph.MaxWeightBytes) return (null, $"{graph.WeightBytes >> 20} MB of weights, more than an in-memory ONNX model carries ({OnnxGraph.MaxWeightBytes >> 20} MB)");
         var options = new SessionOptions
         {
