@@ -131,6 +131,24 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         md.AppendLine();
         md.AppendLine($"Each level ran {Settings.ThroughputDuration.TotalSeconds:F0} s after a warm-up; \"mean batch\" is the fill-mask batcher's last batch size seen after each response (dynamic batching, at most {32} queries per pass by default).");
         md.AppendLine();
+        var q = f.Int8;
+        md.AppendLine("### Reduced precision: `Models:FillMask:Weights=int8`");
+        md.AppendLine();
+        if (q.Skipped is not null) md.AppendLine($"Not measured: {q.Skipped}.");
+        else
+        {
+            md.AppendLine($"A second service on the same checkpoint with every matrix product in 8-bit integers (7-bit weights per output row, activations per token), loaded in {q.LoadSeconds:F1} s, " +
+                $"against the float32 service over {q.Masks} masks (each word of the English and French benchmark sentences masked in turn, and the query). Random weights give flat distributions " +
+                "whose top ranks are close, the hard case for agreement; real checkpoints are more peaked.");
+            md.AppendLine();
+            md.AppendLine("| top-1 agrees | float32's top-1 in int8's top-5 | top-5 overlap | largest probability difference (shared top-5) | batch-1 p50 float32 | batch-1 p50 int8 | speed-up |");
+            md.AppendLine("|---|---|---|---|---|---|---|");
+            md.AppendLine($"| {q.Top1Agreeing}/{q.Masks} ({(double)q.Top1Agreeing / q.Masks:P0}) | {q.Float32TopInInt8Top5}/{q.Masks} | {q.Top5Overlap:P0} | {q.MaxAbsProbabilityDifference:E1} | " +
+                $"{q.Float32!.P50Ms:F1} ms | {q.Int8!.P50Ms:F1} ms | {q.Float32.P50Ms / q.Int8.P50Ms:F2}x |");
+            md.AppendLine();
+            md.AppendLine("Latencies in process (FillMaskEngine Prepare + Run), alternating rounds between the two services.");
+        }
+        md.AppendLine();
         md.AppendLine("## Fill-mask profile");
         md.AppendLine();
         md.AppendLine("Batch-1 stages timed one at a time with the loaded model's weights (layer 0's, times the layer count), median of the latency iterations; " +

@@ -30,7 +30,7 @@ public sealed record FillMaskReport(
     LatencyFigures EngineEnglish, LatencyFigures EngineProjectionOff, LatencyFigures EngineProjectionOn,
     LatencyFigures HttpEnglish, LatencyFigures HttpProjectionOff, LatencyFigures HttpProjectionOn,
     IReadOnlyList<ThroughputPoint> Throughput, IReadOnlyList<StageTime> Profile,
-    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak, Peers.FillMaskPeerReport Peer, string Runtime)
+    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak, Peers.FillMaskPeerReport Peer, string Runtime, Int8FillMaskReport Int8)
 {
     /// <summary>max(FLOPs / GEMM rate, weight bytes / read bandwidth): a query reads its weights, it does not copy them.</summary>
     public double RooflineMs(MachineLimits m) => Math.Max(FlopsPerQuery / m.GemmFlopsPerSecond, BytesPerQuery / m.ReadBytesPerSecond) * 1000;
@@ -123,9 +123,12 @@ public static class FillMaskBenchmark
             var peer = settings.Peers
                 ? await Peers.FillMaskPeerComparison.RunAsync(service, directory, settings, [.. EnglishSentences, .. FrenchSentences], EnglishQuery, log)
                 : new Peers.FillMaskPeerReport("quick mode runs no peers");
+            var int8 = settings.Quick
+                ? new Int8FillMaskReport("quick mode skips the int8 comparison")
+                : await Int8FillMask.RunAsync(service, directory, settings, [.. EnglishSentences, .. FrenchSentences], EnglishQuery, log);
             return new FillMaskReport(config, tokens, weightBytes, checkpointBytes, flops, bytesPerQuery, service.LoadTime.TotalSeconds,
                 engineEnglish, engineOff, engineOn, httpEnglish, httpOff, httpOn, throughput, profile,
-                peak, reset, host.ResidentBytesBeforeLoad, leak, peer, runtime);
+                peak, reset, host.ResidentBytesBeforeLoad, leak, peer, runtime, int8);
         }
         finally
         {
