@@ -9,12 +9,13 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace Service.Inference.Models.Onnx;
 
 /// <summary>
-/// Builds an ONNX graph in memory from a TorchSharp model's tensors and compiles it into an ONNX
-/// Runtime session, without writing anything to disk. The weights are serialized into the model
-/// straight from the tensors' memory; ONNX Runtime keeps its own copy, packed for its kernels
-/// (prepacking is what makes its products fast, and ONNX Runtime validates every initializer's data
-/// when it reads a model, so weights cannot be handed over as bare OrtValues). A protobuf message
-/// holds at most 2 GB, hence <see cref="MaxWeightBytes"/>.
+/// Builds an ONNX graph from a TorchSharp model's tensors and compiles it into an ONNX Runtime
+/// session that reads the weights from the tensors' own memory: each weight is declared as external
+/// data in a sparse placeholder file (no disk blocks, never read) and handed to the session as an
+/// OrtValue over the tensor (SessionOptions.AddInitializer). ONNX Runtime then holds only what it
+/// packs for its kernels; serialized into the model instead, the weights would be held twice more
+/// (measured at the mBERT shape: 2.0 GB RSS against 3.3 GB). Without a writable temporary directory
+/// the weights do travel inside the model (at most <see cref="MaxWeightBytes"/>, protobuf's limit).
 /// Nodes get generated output names; the graph is only ever built by code, never read.
 /// </summary>
 public sealed class OnnxGraph
@@ -24,7 +25,11 @@ public sealed class OnnxGraph
     /// <summary>The most weight data one graph can carry (protobuf's 2 GB limit, less room for the graph).</summary>
     public const long MaxWeightBytes = int.MaxValue - (64 << 20);
 
+    const string WeightsFile = "weights.bin";
     readonly Dictionary<string, bool> _transposed = [];
+    readonly List<(TensorProto Proto, Tensor Tensor)> _shared = [];
+    readonly List<Tensor> _owned = []; // tensors made here (quantised weights): they live as long as the session
+    long _sharedBytes;
     int _next;
 
     /// <summary>A float32 or int64 graph input; dimension names are symbolic (batch, tokens) or numbers.</summary>
@@ -88,11 +93,23 @@ public sealed class OnnxGraph
         bool transposed = !tensor.is_contiguous() && tensor.dim() == 2 && tensor.t().is_contiguous();
         var stored = transposed ? tensor.t() : tensor;
         if (!stored.is_contiguous()) throw new ArgumentException($"{name}: the tensor's memory is not contiguous.", nameof(tensor));
-        var initializer = new TensorProto { Name = name, DataType = (int)DataType.Float, RawData = UnsafeByteOperations.UnsafeWrap(new TensorMemory(stored).Memory) };
-        initializer.Dims.AddRange(stored.shape);
-        _graph.Initializer.Add(initializer);
         _transposed[name] = transposed;
-        return (name, transposed);
+        return (Shared(name, stored), transposed);
+    }
+
+    /// <summary>A contiguous CPU tensor as an initializer handed over at <see cref="Compile"/> (declared here as external data).</summary>
+    string Shared(string name, Tensor tensor)
+    {
+        long bytes = tensor.NumberOfElements * tensor.ElementSize;
+        var proto = new TensorProto { Name = name, DataType = (int)(tensor.dtype == ScalarType.Int8 ? DataType.Int8 : DataType.Float), DataLocation = TensorProto.Types.DataLocation.External };
+        proto.Dims.AddRange(tensor.shape);
+        proto.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = WeightsFile });
+        proto.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = $"{_sharedBytes}" });
+        proto.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = $"{bytes}" });
+        _graph.Initializer.Add(proto);
+        _shared.Add((proto, tensor));
+        _sharedBytes += bytes;
+        return name;
     }
 
     /// <summary>x [N, in] times a weight [out, in] (TorchSharp's Linear layout) plus an optional bias: [N, out].</summary>
@@ -112,12 +129,21 @@ public sealed class OnnxGraph
     public string QuantizedLinear(string x, Tensor weight, string? bias = null)
     {
         const int levels = 63;
-        using var scope = torch.NewDisposeScope();
-        var w = weight.detach().to(ScalarType.Float32);
-        var scale = (w.abs().amax([1]).clamp_min(1e-30) / levels).contiguous(); // [out]
-        var q = (w / scale.unsqueeze(1)).round().clamp(-levels, levels).to(ScalarType.Int8).t().contiguous(); // [in, out]
-        var weights = Constant(DataType.Int8, q.bytes.ToArray(), q.shape);
-        var weightScale = Constant(DataType.Float, scale.bytes.ToArray(), [scale.shape[0]]);
+        // One float temporary as large as the weight at a time (the vocabulary matrix is hundreds of MB).
+        Tensor scale, q;
+        using (var magnitudes = weight.abs())
+        using (var largest = magnitudes.amax([1]))
+            scale = (largest.clamp_min(1e-30) / levels).contiguous(); // [out]
+        using (var scaled = weight.div(scale.unsqueeze(1)))
+        {
+            scaled.round_().clamp_(-levels, levels);
+            using var narrow = scaled.to(ScalarType.Int8);
+            q = narrow.t().contiguous(); // [in, out]
+        }
+        _owned.Add(scale);
+        _owned.Add(q);
+        var weights = Shared($"int8_{_next++}", q);
+        var weightScale = Shared($"int8_scale_{_next++}", scale);
         var rowScale = Node("Div", [Node("Max", [Node("ReduceMax", [Node("Abs", [x])], Attribute("axes", [1L])), Constant(1e-30f)]), Constant(127f)]); // [N, 1]
         var rows = Node("Cast", [Node("Add", [Node("Round", [Node("Div", [x, rowScale])]), Constant(128f)])], Attribute("to", (long)DataType.Uint8));
         var products = Node("MatMulInteger", [rows, weights, Constant(DataType.Uint8, [128], [])]); // int32 [N, out]
@@ -134,24 +160,81 @@ public sealed class OnnxGraph
             : Node("Gather", [w, indices], Attribute("axis", 0L));
     }
 
-    public long WeightBytes => _graph.Initializer.Sum(i => (long)i.RawData.Length);
-
-    public InferenceSession Compile(SessionOptions options)
+    /// <summary>
+    /// The session, and what it reads from: the OrtValues over the shared tensors and the tensors made
+    /// here. On failure everything is released; on success the result owns it.
+    /// </summary>
+    /// <param name="temporaryRoot">Where the placeholder goes (the system's temporary directory when null).</param>
+    public CompiledGraph Compile(SessionOptions options, string? temporaryRoot = null)
     {
-        if (WeightBytes > MaxWeightBytes)
-            throw new InvalidOperationException($"the weights ({WeightBytes >> 20} MB) exceed the {MaxWeightBytes >> 20} MB an in-memory ONNX model can carry");
         var model = new ModelProto { IrVersion = 8, ProducerName = "Service.Inference", Graph = _graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
+        var values = new List<OrtValue>();
+        try
+        {
+            var session = CompileShared(model, options, values, temporaryRoot) ?? CompileInMemory(model, options);
+            return new CompiledGraph(session, values, _owned);
+        }
+        catch
+        {
+            foreach (var value in values) value.Dispose();
+            foreach (var tensor in _owned) tensor.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model beside a sparse placeholder for its weights in a temporary directory; null when none can be written.</summary>
+    InferenceSession? CompileShared(ModelProto model, SessionOptions options, List<OrtValue> values, string? temporaryRoot)
+    {
+        DirectoryInfo directory;
+        try
+        {
+            directory = temporaryRoot is null ? Directory.CreateTempSubdirectory("service-onnx-")
+                : Directory.CreateDirectory(Path.Combine(temporaryRoot, $"service-onnx-{Guid.NewGuid():N}"));
+            using (var weights = File.Create(Path.Combine(directory.FullName, WeightsFile))) weights.SetLength(_sharedBytes); // sparse: no blocks
+            using (var file = File.Create(Path.Combine(directory.FullName, "model.onnx"))) model.WriteTo(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        try
+        {
+            foreach (var (proto, tensor) in _shared)
+            {
+                values.Add(Share(tensor));
+                options.AddInitializer(proto.Name, values[^1]);
+            }
+            return new InferenceSession(Path.Combine(directory.FullName, "model.onnx"), options);
+        }
+        finally
+        {
+            try { directory.Delete(recursive: true); } catch (IOException) { } // ONNX Runtime has read what it needs
+        }
+    }
+
+    /// <summary>No writable temporary directory: the weights go inside the model, which ONNX Runtime then copies.</summary>
+    InferenceSession CompileInMemory(ModelProto model, SessionOptions options)
+    {
+        if (_sharedBytes > MaxWeightBytes)
+            throw new InvalidOperationException($"no temporary directory could be written, and the weights ({_sharedBytes >> 20} MB) exceed the {MaxWeightBytes >> 20} MB an in-memory ONNX model can carry");
+        foreach (var (proto, tensor) in _shared)
+        {
+            proto.DataLocation = TensorProto.Types.DataLocation.Default;
+            proto.ExternalData.Clear();
+            proto.RawData = UnsafeByteOperations.UnsafeWrap(new TensorMemory(tensor).Memory);
+        }
         return new InferenceSession(model.ToByteArray(), options);
     }
 
-    /// <summary>An OrtValue over a contiguous float32 CPU tensor's memory; the tensor must outlive it.</summary>
+    /// <summary>An OrtValue over a contiguous float32 or int8 CPU tensor's memory; the tensor must outlive it.</summary>
     public static unsafe OrtValue Share(Tensor tensor)
     {
         var bytes = tensor.bytes; // the tensor's own native memory: no pinning needed, no copy made
+        var type = tensor.dtype == ScalarType.Int8 ? TensorElementType.Int8 : TensorElementType.Float;
         fixed (byte* data = bytes)
-            return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, tensor.shape, (IntPtr)data, bytes.Length);
+            return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, tensor.shape, (IntPtr)data, bytes.Length);
     }
 
     static ValueInfoProto Info(string name, DataType type, object[] dims)
@@ -177,4 +260,17 @@ sealed unsafe class TensorMemory(Tensor tensor) : System.Buffers.MemoryManager<b
     public override void Unpin() { }
 
     protected override void Dispose(bool disposing) { }
+}
+
+/// <summary>A compiled graph's session and what it reads its weights from, released together.</summary>
+public sealed class CompiledGraph(InferenceSession session, IReadOnlyList<OrtValue> values, IReadOnlyList<Tensor> owned) : IDisposable
+{
+    public InferenceSession Session => session;
+
+    public void Dispose()
+    {
+        session.Dispose();
+        foreach (var value in values) value.Dispose();
+        foreach (var tensor in owned) tensor.Dispose();
+    }
 }

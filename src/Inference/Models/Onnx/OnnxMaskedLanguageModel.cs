@@ -15,18 +15,18 @@ namespace Service.Inference.Models.Onnx;
 public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
 {
     readonly BertForMaskedLM _model;
-    readonly InferenceSession _session;
+    readonly CompiledGraph _graph;
     readonly RunOptions _run = new();
 
-    OnnxMaskedLanguageModel(BertForMaskedLM model, InferenceSession session) => (_model, _session) = (model, session);
+    OnnxMaskedLanguageModel(BertForMaskedLM model, CompiledGraph graph) => (_model, _graph) = (model, graph);
 
     /// <summary>The wrapped model, or null with the reason when its graph cannot be built.</summary>
     /// <param name="int8">Products in 8-bit integers (Models:FillMask:Weights=int8), see <see cref="BertOnnxGraph"/>.</param>
-    public static (OnnxMaskedLanguageModel? Model, string? Unsupported) TryCreate(BertForMaskedLM model, int threads, bool int8 = false)
+    /// <param name="temporaryRoot">Where the weights' placeholder is written (tests); the system's temporary directory when null.</param>
+    public static (OnnxMaskedLanguageModel? Model, string? Unsupported) TryCreate(BertForMaskedLM model, int threads, bool int8 = false, string? temporaryRoot = null)
     {
         if (BertOnnxGraph.Unsupported(model) is { } reason) return (null, reason);
         var graph = BertOnnxGraph.Build(model, int8);
-        if (graph.WeightBytes > OnnxGraph.MaxWeightBytes) return (null, $"{graph.WeightBytes >> 20} MB of weights, more than an in-memory ONNX model carries ({OnnxGraph.MaxWeightBytes >> 20} MB)");
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -36,10 +36,10 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
         };
         using (options)
         {
-            var session = graph.Compile(options);
-            // The serialized model (as large as the weights) is garbage now: hand its memory back before serving.
+            var compiled = graph.Compile(options, temporaryRoot);
+            // The serialized model is garbage now (as large as the weights when it had to carry them): hand it back before serving.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            return (new OnnxMaskedLanguageModel(model, session), null);
+            return (new OnnxMaskedLanguageModel(model, compiled), null);
         }
     }
 
@@ -77,7 +77,7 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
         try
         {
             using var output = OnnxGraph.Share(logits);
-            _session.Run(_run, inputs.Keys.ToArray(), inputs.Values.ToArray(), [BertOnnxGraph.Logits], [output]);
+            _graph.Session.Run(_run, inputs.Keys.ToArray(), inputs.Values.ToArray(), [BertOnnxGraph.Logits], [output]);
             return logits;
         }
         catch
@@ -110,7 +110,7 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
 
     public void Dispose()
     {
-        _session.Dispose();
+        _graph.Dispose();
         _run.Dispose();
         _model.Dispose();
     }

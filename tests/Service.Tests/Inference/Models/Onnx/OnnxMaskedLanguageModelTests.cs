@@ -90,6 +90,20 @@ public sealed class OnnxMaskedLanguageModelTests
     }
 
     [Fact]
+    public void Without_a_writable_temporary_directory_the_weights_travel_inside_the_model()
+    {
+        var bundle = MaskedLanguageModelLoader.Load(Fixtures.Dir("xlmr-tiny"), torch.CPU, ScalarType.Float32);
+        var (model, unsupported) = OnnxMaskedLanguageModel.TryCreate((BertForMaskedLM)bundle.Model, 1, temporaryRoot: "/proc/no-such-directory");
+        Assert.Null(unsupported);
+        using var scope = torch.NewDisposeScope();
+        using var mode = torch.inference_mode();
+        var (ids, attention) = Batches.Pad([[.. Enumerable.Range(5, 9)], [.. Enumerable.Range(7, 4)]], bundle.Tokenizer.PadId, torch.CPU);
+        long[] positions = [2, ids.shape[1] + 1];
+        var expected = bundle.Model.PredictAt(ids, attention, positions, null);
+        Assert.True((expected - model!.PredictAt(ids, attention, positions, null)).abs().max().item<float>() < Tolerance);
+    }
+
+    [Fact]
     public void Required_onnxruntime_on_a_bfloat16_model_stops_start_up_with_the_reason()
     {
         var bundle = MaskedLanguageModelLoader.Load(Fixtures.Dir("bert-tiny"), torch.CPU, ScalarType.BFloat16);
