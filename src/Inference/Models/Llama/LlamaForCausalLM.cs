@@ -1,4 +1,5 @@
 using Service.Inference.Generation;
+using Service.Inference.Models.Decode;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -43,14 +44,17 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
     public Tensor DecodeBatch(Tensor inputIds, IReadOnlyList<KvCache> caches) => model.forward(inputIds, caches, null);
 
     /// <summary>Vocabulary logits [..., V] for hidden states [..., H]: the head runs only where it is needed.</summary>
-    public Tensor Logits(Tensor hidden) => lm_head?.forward(hidden) ?? nn.functional.linear(hidden, model.EmbeddingWeight);
+    public Tensor Logits(Tensor hidden) => lm_head is null ? DecodeProjection.Linear(model.EmbeddingWeight, hidden) : DecodeProjection.Linear(lm_head, hidden);
 
     /// <summary>
-    /// Every projection and the embedding matrix (the tied head) column-major on a float32 CPU model:
-    /// a decode step is all matrix-vector products (see <see cref="KernelLayout"/>).
+    /// A decode step is all matrix-vector products. Where <see cref="DecodeProjection"/>'s kernel runs
+    /// (float32 on an AVX2 CPU) it reads the checkpoint's row-major layout, so nothing changes; otherwise
+    /// every projection and the embedding matrix (the tied head) go column-major for libtorch's
+    /// float32 matrix-vector product (see <see cref="KernelLayout"/>).
     /// </summary>
     public void PrepareKernelLayout()
     {
+        if (DecodeProjection.Applies(model.EmbeddingWeight)) return;
         foreach (var (_, module) in named_modules())
         {
             if (module is Linear linear) KernelLayout.ColumnMajor(linear);
