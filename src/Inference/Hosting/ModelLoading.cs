@@ -39,8 +39,27 @@ public static class ModelLoading
     static IProbedModel LoadProbed(string path, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype) =>
         ModelRegistry.LoadProbed(Checkpoints.CheckpointDirectory.Open(path), device, dtype);
 
-    static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log) =>
-        LoadChatModel(slot, device, dtype, log) with { DefaultSystem = string.IsNullOrWhiteSpace(slot.SystemPrompt) ? null : slot.SystemPrompt };
+    static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
+    {
+        bool int8 = Int8Requested(slot.Weights);
+        var chat = LoadChatModel(slot, device, dtype, log) with { DefaultSystem = string.IsNullOrWhiteSpace(slot.SystemPrompt) ? null : slot.SystemPrompt };
+        if (int8)
+        {
+            if (chat.Model is not Models.Decode.IInt8Weights quantizable)
+                throw new ArgumentException($"Models:Chat:Weights=int8 is not available for the {chat.Name} model; it supports Llama and Qwen2 checkpoints.");
+            quantizable.QuantizeWeights();
+            log.LogInformation("Chat model {Model}: matrices quantised to int8 per output row", chat.Name);
+        }
+        return chat;
+    }
+
+    /// <summary>Models:Chat:Weights: empty (the model's dtype) or int8; checked before anything loads.</summary>
+    static bool Int8Requested(string? weights) => (weights ?? "").Trim().ToLowerInvariant() switch
+    {
+        "" => false,
+        "int8" => true,
+        _ => throw new ArgumentException($"Models:Chat:Weights '{weights}' is not valid; use int8, or leave it empty for weights in the model's dtype."),
+    };
 
     static ChatBundle LoadChatModel(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
     {

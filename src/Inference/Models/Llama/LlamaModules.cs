@@ -157,6 +157,7 @@ public sealed class LlamaModel : nn.Module
     }
 
     public Tensor EmbeddingWeight => embed_tokens.weight!;
+    public Embedding Embeddings => embed_tokens;
 
     /// <summary>
     /// Final hidden states [B, T, H] of new tokens [B, T]; row b continues caches[b] from its own length.
@@ -169,7 +170,7 @@ public sealed class LlamaModel : nn.Module
         if (b > 1 && t > 1) throw new ArgumentException("A batch of sequences decodes one token each; prefill prompts one at a time.", nameof(inputIds));
         var offsets = torch.tensor(caches.Select(c => (long)c.Length).ToArray(), device: inputIds.device).unsqueeze(1); // [B, 1]
         var positions = offsets + torch.arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);  // [B, T]
-        var x = embed_tokens.forward(inputIds);
+        var x = Int8Weights.Embed(embed_tokens, inputIds);
         var (cos, sin) = rotary_emb.forward(positions, x.dtype); // [B, T, hs]
         cos = cos.unsqueeze(1);
         sin = sin.unsqueeze(1);
