@@ -23,12 +23,15 @@ public static class DecodePeerRun
             try
             {
                 ChatCheckpoint.Write(directory, config);
+                bool int8 = dtype == "int8";
+                if (int8) Int8LogitError(directory, steps: 256, log);
                 using var service = await ServiceUnderTest.StartAsync(new Dictionary<string, string?>
                 {
                     ["Models:Chat:Path"] = directory,
                     ["Models:Chat:PromptFormat"] = "chatml",
                     ["Chat:Safety:AiDisclosure"] = "",
-                    ["Models:Chat:DType"] = dtype,
+                    ["Models:Chat:DType"] = int8 ? "float32" : dtype,
+                    ["Models:Chat:Weights"] = int8 ? "int8" : "",
                 });
                 var prompt = await service.Host.RunAsync(m => m.Chat!.Prepare(new Inference.Chat.ChatQuery(
                     [new Inference.Chat.ChatMessage(Inference.Chat.ChatRole.User, "I feel tired and worried about my work.")], MaxTokens: 1)).Generation.PromptIds);
@@ -43,6 +46,37 @@ public static class DecodePeerRun
                 try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
             }
         }
+    }
+
+    /// <summary>
+    /// The int8 model's logits against the float32 model's over greedy decode steps (the float32 model picks every
+    /// token, both read the same ones): largest absolute difference, the largest logit, and top-1 agreement.
+    /// </summary>
+    static void Int8LogitError(string directory, int steps, TextWriter log)
+    {
+        using var mode = torch.inference_mode();
+        var checkpoint = Inference.Checkpoints.CheckpointDirectory.Open(directory);
+        using var exact = (Inference.Models.Llama.LlamaForCausalLM)Inference.Models.CausalLanguageModelLoader.Load(checkpoint, torch.CPU, ScalarType.Float32);
+        using var quantised = (Inference.Models.Llama.LlamaForCausalLM)Inference.Models.CausalLanguageModelLoader.Load(checkpoint, torch.CPU, ScalarType.Float32);
+        quantised.QuantizeWeights();
+        using var exactCache = exact.NewCache(steps + 16);
+        using var quantisedCache = quantised.NewCache(steps + 16);
+        var next = torch.tensor(new long[] { 9, 8, 7, 6, 5, 4, 3, 2 }).unsqueeze(0);
+        double maxError = 0, largest = 0;
+        int agree = 0;
+        for (int step = 0; step < steps; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var want = exact.Logits(exact.Forward(next, exactCache)[0, -1]);
+            var got = quantised.Logits(quantised.Forward(next, quantisedCache)[0, -1]);
+            maxError = Math.Max(maxError, (got - want).abs().max().item<float>());
+            largest = Math.Max(largest, want.abs().max().item<float>());
+            long top = want.argmax().item<long>();
+            if (top == got.argmax().item<long>()) agree++;
+            next = torch.tensor(new[] { top }).unsqueeze(0).DetachFromDisposeScope();
+        }
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"int8 against float32 over {steps} greedy decode steps: max |logit difference| {maxError:G3} (logits up to {largest:G3}), top-1 agreement {agree}/{steps}"));
     }
 
     /// <summary>Weight bytes per second of one-row products: libtorch on the column-major weight it reads fastest, the kernel on the row-major one.</summary>

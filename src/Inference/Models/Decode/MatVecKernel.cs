@@ -22,16 +22,23 @@ public static unsafe class MatVecKernel
         int o = first;
         for (; o + 4 <= end; o += 4)
         {
-            for (int r = 0; r < rows; r += 2)
+            int r = 0;
+            for (; r + 2 <= rows; r += 2)
             {
-                bool pair = r + 1 < rows;
                 float* xa = x + (long)r * inFeatures;
-                float* xb = pair ? xa + inFeatures : xa;
                 var (sa, sb) = int8
-                    ? FourRowsInt8((sbyte*)weight + (long)o * inFeatures, xa, xb, inFeatures)
-                    : FourRowsFloat((float*)weight + (long)o * inFeatures, xa, xb, inFeatures);
+                    ? FourRowsInt8((sbyte*)weight + (long)o * inFeatures, xa, xa + inFeatures, inFeatures)
+                    : FourRowsFloat((float*)weight + (long)o * inFeatures, xa, xa + inFeatures, inFeatures);
                 Store(sa, scale, bias, y + (long)r * outFeatures, o);
-                if (pair) Store(sb, scale, bias, y + (long)(r + 1) * outFeatures, o);
+                Store(sb, scale, bias, y + (long)(r + 1) * outFeatures, o);
+            }
+            if (r < rows) // one activation row left (every batch-1 step): half the multiplies of a pair
+            {
+                float* xa = x + (long)r * inFeatures;
+                var sa = int8
+                    ? FourRowsInt8((sbyte*)weight + (long)o * inFeatures, xa, inFeatures)
+                    : FourRowsFloat((float*)weight + (long)o * inFeatures, xa, inFeatures);
+                Store(sa, scale, bias, y + (long)r * outFeatures, o);
             }
         }
         for (; o < end; o++)
@@ -49,6 +56,41 @@ public static unsafe class MatVecKernel
         if (scale is not null) sums = Sse.Multiply(sums, Sse.LoadVector128(scale + o));
         if (bias is not null) sums = Sse.Add(sums, Sse.LoadVector128(bias + o));
         Sse.Store(yRow + o, sums);
+    }
+
+    /// <summary>Four dot products w[0..3] . x for a single activation row.</summary>
+    static Vector128<float> FourRowsFloat(float* w, float* x, int n)
+    {
+        float* w1 = w + n, w2 = w1 + n, w3 = w2 + n;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int k = 0;
+        for (; k + 8 <= n; k += 8)
+        {
+            var v = Avx.LoadVector256(x + k);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(w + k), v, a0);
+            a1 = Fma.MultiplyAdd(Avx.LoadVector256(w1 + k), v, a1);
+            a2 = Fma.MultiplyAdd(Avx.LoadVector256(w2 + k), v, a2);
+            a3 = Fma.MultiplyAdd(Avx.LoadVector256(w3 + k), v, a3);
+        }
+        var s = Sum4(a0, a1, a2, a3);
+        return k < n ? Sse.Add(s, Vector128.Create(TailFloat(w, x, k, n), TailFloat(w1, x, k, n), TailFloat(w2, x, k, n), TailFloat(w3, x, k, n))) : s;
+    }
+
+    static Vector128<float> FourRowsInt8(sbyte* w, float* x, int n)
+    {
+        sbyte* w1 = w + n, w2 = w1 + n, w3 = w2 + n;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int k = 0;
+        for (; k + 8 <= n; k += 8)
+        {
+            var v = Avx.LoadVector256(x + k);
+            a0 = Fma.MultiplyAdd(Widen(w + k), v, a0);
+            a1 = Fma.MultiplyAdd(Widen(w1 + k), v, a1);
+            a2 = Fma.MultiplyAdd(Widen(w2 + k), v, a2);
+            a3 = Fma.MultiplyAdd(Widen(w3 + k), v, a3);
+        }
+        var s = Sum4(a0, a1, a2, a3);
+        return k < n ? Sse.Add(s, Vector128.Create(TailInt8(w, x, k, n), TailInt8(w1, x, k, n), TailInt8(w2, x, k, n), TailInt8(w3, x, k, n))) : s;
     }
 
     /// <summary>Four dot products w[0..3] . xa and w[0..3] . xb, w rows of length n consecutive.</summary>
