@@ -64,6 +64,20 @@ public static unsafe class MatVecKernel
         float* w1 = w + n, w2 = w1 + n, w3 = w2 + n;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int k = 0;
+        for (; k + 16 <= n; k += 16)
+        {
+            Prefetch(w, w1, w2, w3, k);
+            var v = Avx.LoadVector256(x + k);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(w + k), v, a0);
+            a1 = Fma.MultiplyAdd(Avx.LoadVector256(w1 + k), v, a1);
+            a2 = Fma.MultiplyAdd(Avx.LoadVector256(w2 + k), v, a2);
+            a3 = Fma.MultiplyAdd(Avx.LoadVector256(w3 + k), v, a3);
+            v = Avx.LoadVector256(x + k + 8);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(w + k + 8), v, a0);
+            a1 = Fma.MultiplyAdd(Avx.LoadVector256(w1 + k + 8), v, a1);
+            a2 = Fma.MultiplyAdd(Avx.LoadVector256(w2 + k + 8), v, a2);
+            a3 = Fma.MultiplyAdd(Avx.LoadVector256(w3 + k + 8), v, a3);
+        }
         for (; k + 8 <= n; k += 8)
         {
             var v = Avx.LoadVector256(x + k);
@@ -101,6 +115,7 @@ public static unsafe class MatVecKernel
         int k = 0;
         for (; k + 8 <= n; k += 8)
         {
+            if ((k & 15) == 0) Prefetch(w, w1, w2, w3, k);
             var va = Avx.LoadVector256(xa + k);
             var vb = Avx.LoadVector256(xb + k);
             var v0 = Avx.LoadVector256(w + k);
@@ -156,6 +171,21 @@ public static unsafe class MatVecKernel
             sb = Sse.Add(sb, Vector128.Create(TailInt8(w, xb, k, n), TailInt8(w1, xb, k, n), TailInt8(w2, xb, k, n), TailInt8(w3, xb, k, n)));
         }
         return (sa, sb);
+    }
+
+    /// <summary>
+    /// Asks for each row's cache line 64 floats ahead. The hardware prefetcher alone kept this loop at the
+    /// speed of a plain AVX read loop, below MKL's matrix-vector product; measured here (interleaved, shared
+    /// machine) 32-64 floats ahead gained 10-35 %, 128-256 less. Past a row's end it fetches the next row's start, which comes next.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Prefetch(float* w0, float* w1, float* w2, float* w3, int k)
+    {
+        const int ahead = 64;
+        Sse.Prefetch0(w0 + k + ahead);
+        Sse.Prefetch0(w1 + k + ahead);
+        Sse.Prefetch0(w2 + k + ahead);
+        Sse.Prefetch0(w3 + k + ahead);
     }
 
     /// <summary>8 signed bytes as 8 floats (vpmovsxbd + vcvtdq2ps).</summary>
