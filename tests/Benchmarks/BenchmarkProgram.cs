@@ -22,11 +22,12 @@ public static class BenchmarkProgram
         string? output = Value("--out"), dtypes = Value("--chat-dtypes");
         string[] valued = ["--out", "--chat-dtypes"];
         var unknown = args.Where((a, i) => a != "--quick" && a != "--peers" && a != "--decode-peers" && !valued.Contains(a) && !(i > 0 && valued.Contains(args[i - 1]))).ToArray();
-        string[]? chatDTypes = dtypes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // `--chat-dtypes none` skips the chat phase (a look at fill-mask alone).
+        string[]? chatDTypes = dtypes == "none" ? [] : dtypes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (unknown.Length > 0 || (args.Contains("--out") && output is null) || (args.Contains("--chat-dtypes") && dtypes is null)
             || chatDTypes?.Any(d => d is not ("float32" or "bfloat16") && !(decodeOnly && d == "int8")) == true)
         {
-            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--chat-dtypes float32,bfloat16] [--out BENCHMARKS.md]");
+            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--chat-dtypes float32,bfloat16|none] [--out BENCHMARKS.md]");
             Console.Error.WriteLine("   or: dotnet run -c Release --project tests/Benchmarks -- --decode-peers [--chat-dtypes float32,bfloat16,int8]  (batch-1 decode against llama.cpp only; int8 meets Q8_0)");
             return 2;
         }

@@ -104,7 +104,7 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         md.AppendLine();
         md.AppendLine($"Shape: {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {c.NumAttentionHeads} heads, intermediate {c.IntermediateSize}, vocabulary {c.VocabSize}; " +
             $"{f.WeightBytes / 1e6:F0} MB of float32 weights ({f.CheckpointBytes / 1e6:F0} MB checkpoint), loaded in {f.LoadSeconds:F1} s. " +
-            $"Queries of {f.QueryTokens} tokens with one [MASK], top_k 5.");
+            $"Queries of {f.QueryTokens} tokens with one [MASK], top_k 5. Fill-mask runs on {f.Runtime}.");
         md.AppendLine();
         md.AppendLine($"Work per query: {f.FlopsPerQuery / 1e9:F3} GFLOP (encoder {FillMaskBenchmark.EncoderFlops(c, f.QueryTokens) / 1e9:F3}, MLM head at the mask {FillMaskBenchmark.HeadFlops(c, 1) / 1e9:F3}) " +
             $"and {f.BytesPerQuery / 1e6:F0} MB of weights read. Roofline bound = max({f.FlopsPerQuery / Limits.GemmFlopsPerSecond * 1000:F2} ms compute, " +
@@ -130,6 +130,24 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
             md.AppendLine($"| {t.Clients} | {t.Requests} | {t.PerSecond:F1} | {t.GflopsPerSecond:F1} | {t.GflopsPerSecond * 1e9 / Limits.GemmFlopsPerSecond:P0} | {t.P50Ms:F1} | {t.P95Ms:F1} | {t.MeanBatch:F1} |");
         md.AppendLine();
         md.AppendLine($"Each level ran {Settings.ThroughputDuration.TotalSeconds:F0} s after a warm-up; \"mean batch\" is the fill-mask batcher's last batch size seen after each response (dynamic batching, at most {32} queries per pass by default).");
+        md.AppendLine();
+        var q = f.Int8;
+        md.AppendLine("### Reduced precision: `Models:FillMask:Weights=int8`");
+        md.AppendLine();
+        if (q.Skipped is not null) md.AppendLine($"Not measured: {q.Skipped}.");
+        else
+        {
+            md.AppendLine($"A second service on the same checkpoint with every matrix product in 8-bit integers (7-bit weights per output row, activations per token), loaded in {q.LoadSeconds:F1} s, " +
+                $"against the float32 service over {q.Masks} masks (each word of the English and French benchmark sentences masked in turn, and the query). Random weights give flat distributions " +
+                "whose top ranks are close, the hard case for agreement; real checkpoints are more peaked.");
+            md.AppendLine();
+            md.AppendLine("| top-1 agrees | float32's top-1 in int8's top-5 | top-5 overlap | largest probability difference (shared top-5) | batch-1 p50 float32 | batch-1 p50 int8 | speed-up |");
+            md.AppendLine("|---|---|---|---|---|---|---|");
+            md.AppendLine($"| {q.Top1Agreeing}/{q.Masks} ({(double)q.Top1Agreeing / q.Masks:P0}) | {q.Float32TopInInt8Top5}/{q.Masks} | {q.Top5Overlap:P0} | {q.MaxAbsProbabilityDifference:E1} | " +
+                $"{q.Float32!.P50Ms:F1} ms | {q.Int8!.P50Ms:F1} ms | {q.Float32.P50Ms / q.Int8.P50Ms:F2}x |");
+            md.AppendLine();
+            md.AppendLine("Latencies in process (FillMaskEngine Prepare + Run), alternating rounds between the two services.");
+        }
         md.AppendLine();
         md.AppendLine("## Fill-mask profile");
         md.AppendLine();

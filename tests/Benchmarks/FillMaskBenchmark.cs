@@ -6,7 +6,9 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
+using Service.Inference.Models;
 using Service.Inference.Models.Bert;
+using Service.Inference.Models.Onnx;
 using Service.Inference.Projection;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,7 +30,7 @@ public sealed record FillMaskReport(
     LatencyFigures EngineEnglish, LatencyFigures EngineProjectionOff, LatencyFigures EngineProjectionOn,
     LatencyFigures HttpEnglish, LatencyFigures HttpProjectionOff, LatencyFigures HttpProjectionOn,
     IReadOnlyList<ThroughputPoint> Throughput, IReadOnlyList<StageTime> Profile,
-    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak, Peers.FillMaskPeerReport Peer)
+    long PeakResidentBytes, bool PeakWasReset, long ResidentBeforeLoadBytes, LeakCheck Leak, Peers.FillMaskPeerReport Peer, string Runtime, Int8FillMaskReport Int8)
 {
     /// <summary>max(FLOPs / GEMM rate, weight bytes / read bandwidth): a query reads its weights, it does not copy them.</summary>
     public double RooflineMs(MachineLimits m) => Math.Max(FlopsPerQuery / m.GemmFlopsPerSecond, BytesPerQuery / m.ReadBytesPerSecond) * 1000;
@@ -73,7 +75,9 @@ public static class FillMaskBenchmark
             log.WriteLine($"Service ready in {service.LoadTime.TotalSeconds:F1} s at {service.BaseAddress}");
             var host = service.Host;
 
-            var (weightBytes, bytesPerQuery) = await host.RunAsync(m => WeightBytes((nn.Module)m.FillMaskModel!.Model));
+            var (weightBytes, bytesPerQuery) = await host.RunAsync(m => WeightBytes(TorchModule(m.FillMaskModel!.Model)));
+            var runtime = await host.RunAsync(m => m.FillMaskModel!.Model is OnnxMaskedLanguageModel
+                ? "ONNX Runtime, on a graph built from the service's own weights (`Inference:FillMaskRuntime=auto`)" : "TorchSharp");
             int tokens = await host.RunAsync(m => m.FillMask!.Prepare(new FillMaskQuery(EnglishQuery)).InputIds.Length);
             if (tokens != settings.QueryTokens)
                 throw new InvalidOperationException($"The query is {tokens} tokens, not {settings.QueryTokens}.");
@@ -119,9 +123,12 @@ public static class FillMaskBenchmark
             var peer = settings.Peers
                 ? await Peers.FillMaskPeerComparison.RunAsync(service, directory, settings, [.. EnglishSentences, .. FrenchSentences], EnglishQuery, log)
                 : new Peers.FillMaskPeerReport("quick mode runs no peers");
+            var int8 = settings.Quick
+                ? new Int8FillMaskReport("quick mode skips the int8 comparison")
+                : await Int8FillMask.RunAsync(service, directory, settings, [.. EnglishSentences, .. FrenchSentences], EnglishQuery, log);
             return new FillMaskReport(config, tokens, weightBytes, checkpointBytes, flops, bytesPerQuery, service.LoadTime.TotalSeconds,
                 engineEnglish, engineOff, engineOn, httpEnglish, httpOff, httpOn, throughput, profile,
-                peak, reset, host.ResidentBytesBeforeLoad, leak, peer);
+                peak, reset, host.ResidentBytesBeforeLoad, leak, peer, runtime, int8);
         }
         finally
         {
@@ -214,7 +221,7 @@ public static class FillMaskBenchmark
     {
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
-        var module = (nn.Module)models.FillMaskModel!.Model;
+        var module = TorchModule(models.FillMaskModel!.Model);
         var model = models.FillMaskModel!.Model;
         var p = module.named_parameters().ToDictionary(x => x.name, x => x.parameter);
         string prefix = c.IsRoberta ? "roberta" : "bert";
@@ -256,8 +263,14 @@ public static class FillMaskBenchmark
         Stage("softmax + top-5 over the vocabulary", 0, 0, 1, () => logits.softmax(-1).topk(5));
         Stage("whole encoder, as the engine calls it", EncoderFlops(c, t), f * L * (4.0 * h * h + 2.0 * h * i), 1, () => model.Encode(ids, mask));
         Stage("whole MLM head at 1 mask, as the engine calls it", HeadFlops(c, 1), f * (h * h + (double)h * c.VocabSize), 1, () => model.PredictTokens(row));
+        var runtime = model is OnnxMaskedLanguageModel ? "ONNX Runtime" : "TorchSharp";
+        Stage($"encoder + head at 1 mask, as fill-mask calls it ({runtime})", EncoderFlops(c, t) + HeadFlops(c, 1),
+            f * (L * (4.0 * h * h + 2.0 * h * i) + h * h + (double)h * c.VocabSize), 1, () => model.PredictAt(ids, mask, [t / 2], null));
         return stages;
     }
+
+    /// <summary>The TorchSharp module behind the served model (ONNX Runtime's graph runs over its weights).</summary>
+    static nn.Module TorchModule(IMaskedLanguageModel model) => model is OnnxMaskedLanguageModel onnx ? onnx.Torch : (nn.Module)model;
 
     static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 

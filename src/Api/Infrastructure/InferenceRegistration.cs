@@ -17,6 +17,8 @@ public static class InferenceRegistration
     public static IServiceCollection AddInference(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<ModelsOptions>("Models");
+        services.AddValidatedOptions<ModelSlotOptions>("Models:FillMask"); // data annotations do not reach nested objects
+        services.AddValidatedOptions<ChatModelSlotOptions>("Models:Chat");
         services.AddValidatedOptions<InferenceOptions>("Inference");
         services.AddValidatedOptions<ModelHostOptions>("Host");
         services.AddValidatedOptions<ProjectionOptions>("Projection");

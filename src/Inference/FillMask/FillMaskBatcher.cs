@@ -8,6 +8,10 @@ namespace Service.Inference.FillMask;
 /// waiting queries as fit (count and padded-token budget) into one padded forward pass, answers
 /// each, and takes another turn behind other work if more are waiting (<see cref="ModelHost.RunInTurns"/>).
 /// An idle host answers a lone query at once; a busy one collects the queries that arrive meanwhile.
+/// Clients that wait for each answer before sending their next query all come back at once when a
+/// batch ends, a few milliseconds apart; so when fewer queries wait than the last batch held, the
+/// drain gathers them for up to <see cref="FillMaskBatchingOptions.GatherMs"/> instead of running the
+/// first alone and the rest one forward pass later (measured: a mean batch of 1.8 at 16 clients).
 /// Each query keeps its own language and projection, and its result equals a single run (the tests
 /// check it).
 /// </summary>
@@ -20,6 +24,7 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
 
     readonly Lock _gate = new();
     readonly LinkedList<Waiting> _waiting = new();
+    readonly ManualResetEventSlim _arrived = new(false);
     bool _drainQueued;
 
     /// <summary>Size of the last batch run, for tests and metrics.</summary>
@@ -46,6 +51,7 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
             queueDrain = !_drainQueued;
             _drainQueued = true;
         }
+        _arrived.Set();
         if (queueDrain)
         {
             try { host.RunInTurns(Drain); }
@@ -78,11 +84,26 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
     List<Waiting> TakeBatch()
     {
         var batch = new List<Waiting>();
-        int longest = 0;
+        int longest = 0, target = LastBatchSize;
+        var gathering = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            _arrived.Reset(); // before taking: an arrival after this is seen by the wait below
+            bool full = TakeInto(batch, ref longest);
+            long left = options.GatherMs - gathering.ElapsedMilliseconds;
+            if (full || batch.Count == 0 || batch.Count >= target || left <= 0) return batch;
+            _arrived.Wait(TimeSpan.FromMilliseconds(left));
+        }
+    }
+
+    /// <summary>Moves waiting queries into the batch while they fit; true when the batch can take no more.</summary>
+    bool TakeInto(List<Waiting> batch, ref int longest)
+    {
         lock (_gate)
         {
-            for (var node = _waiting.First; node is not null && batch.Count < options.MaxBatchSize;)
+            for (var node = _waiting.First; node is not null;)
             {
+                if (batch.Count >= options.MaxBatchSize) return true;
                 var next = node.Next;
                 var w = node.Value;
                 if (w.Cancellation.IsCancellationRequested)
@@ -93,15 +114,15 @@ public sealed class FillMaskBatcher(ModelHost host, FillMaskBatchingOptions opti
                 else
                 {
                     int width = Math.Max(longest, w.Query.InputIds.Length);
-                    if (batch.Count > 0 && width * (batch.Count + 1) > options.MaxBatchTokens) break;
+                    if (batch.Count > 0 && width * (batch.Count + 1) > options.MaxBatchTokens) return true;
                     longest = width;
                     batch.Add(w);
                     _waiting.Remove(node);
                 }
                 node = next;
             }
+            return batch.Count >= options.MaxBatchSize;
         }
-        return batch;
     }
 
     void FailAll(Exception e)

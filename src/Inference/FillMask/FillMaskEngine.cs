@@ -119,11 +119,9 @@ public sealed class FillMaskEngine(MaskedLmBundle bundle, FillMaskOptions option
         var (inputIds, mask) = Batches.Pad([.. batch.Select(q => q.InputIds)], bundle.Tokenizer.PadId, model.Device);
         long width = inputIds.shape[1];
         var rows = batch.SelectMany((q, b) => q.MaskPositions.Select(p => b * width + p)).ToArray();
-        var intervention = Lrp2Intervention.Create([.. batch.Select(q => q.Projection)], model.Device);
-        var hidden = model.Encode(inputIds, mask, intervention);                                  // [B, T, H]
-        var maskRows = hidden.reshape(-1, model.HiddenSize).index_select(0, torch.tensor(rows, device: model.Device)); // [N, H]
+        var shifts = Lrp2Intervention.Shifts([.. batch.Select(q => q.Projection)]);
         // The head runs only at mask positions; softmax in float32 whatever the weights' dtype.
-        var probabilities = model.PredictTokens(maskRows).to(ScalarType.Float32).softmax(-1);    // [N, V]
+        var probabilities = model.PredictAt(inputIds, mask, rows, shifts).to(ScalarType.Float32).softmax(-1); // [N, V]
 
         var results = new List<FillMaskResult>(batch.Count);
         int row = 0;

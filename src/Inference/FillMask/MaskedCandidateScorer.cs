@@ -58,10 +58,9 @@ public static class MaskedCandidateScorer
         var model = bundle.Model;
         var (ids, attention) = Batches.Pad([.. chunk.Select(r => r.Ids)], bundle.Tokenizer.PadId, model.Device);
         long width = ids.shape[1];
-        var intervention = Lrp2Intervention.Create([.. chunk.Select(r => queries[r.Query].Projection)], model.Device);
-        var hidden = model.Encode(ids, attention, intervention).reshape(-1, model.HiddenSize);        // [B*T, H]
-        var positions = chunk.SelectMany((r, b) => Enumerable.Range(queries[r.Query].MaskPosition, r.Length).Select(p => b * width + p)).ToArray();
-        var logits = model.PredictTokens(hidden.index_select(0, torch.tensor(positions, device: model.Device))); // [N, V]
+        var shifts = Lrp2Intervention.Shifts([.. chunk.Select(r => queries[r.Query].Projection)]);
+        var positions = chunk.SelectMany((r, b) => Enumerable.Range(queries[r.Query].MaskPosition, r.Length).Select(p => b * width + (long)p)).ToArray();
+        var logits = model.PredictAt(ids, attention, positions, shifts); // [N, V]
         var logProbabilities = logits.to(ScalarType.Float32).log_softmax(-1).cpu();
         return [.. logProbabilities.split(chunk.Select(r => (long)r.Length).ToArray()).Select(part => part.contiguous())];
     }

@@ -26,5 +26,6 @@ public sealed class ChatModelSlotOptions
     /// decoded token; activations, norms and the KV cache stay float32); empty: weights in the model's dtype.
     /// CPU and float32 only; Llama and Qwen2 checkpoints.
     /// </summary>
+    [System.ComponentModel.DataAnnotations.RegularExpression("^(|int8)$", ErrorMessage = "Models:Chat:Weights must be empty or int8.")]
     public string? Weights { get; set; }
 }

@@ -3,6 +3,7 @@ using Service.Inference.Chat;
 using Service.Inference.Demo;
 using Service.Inference.FillMask;
 using Service.Inference.Models;
+using Service.Inference.Models.Onnx;
 using Service.Inference.Projection;
 using Service.Inference.Runtime;
 
@@ -31,6 +32,7 @@ public static class ModelLoading
             log.LogInformation("Probe model {Model} loaded from {Path}: {Layers} layers, hidden {Hidden}, vocabulary {Vocab}",
                 bundle.Name, models.FillMask.Path, bundle.Model.LayerCount, bundle.Model.HiddenSize, bundle.Model.VocabSize);
         }
+        bundle = FillMaskRuntime.Apply(bundle, inference.FillMaskRuntime, log, models.FillMask.Weights);
         var chatDType = string.IsNullOrWhiteSpace(models.Chat.DType) ? dtype : TorchRuntime.ResolveDType(models.Chat.DType, "Models:Chat:DType");
         return new LoadedModels(bundle, fillMask, projection, log, LoadChat(models.Chat, device, chatDType, log), chat);
     }
@@ -41,9 +43,8 @@ public static class ModelLoading
 
     static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
     {
-        bool int8 = Int8Requested(slot.Weights);
         var chat = LoadChatModel(slot, device, dtype, log) with { DefaultSystem = string.IsNullOrWhiteSpace(slot.SystemPrompt) ? null : slot.SystemPrompt };
-        if (int8)
+        if (slot.Weights == "int8") // the options validation admits only empty or int8
         {
             if (chat.Model is not Models.Decode.IInt8Weights quantizable)
                 throw new ArgumentException($"Models:Chat:Weights=int8 is not available for the {chat.Name} model; it supports Llama and Qwen2 checkpoints.");
@@ -52,14 +53,6 @@ public static class ModelLoading
         }
         return chat;
     }
-
-    /// <summary>Models:Chat:Weights: empty (the model's dtype) or int8; checked before anything loads.</summary>
-    static bool Int8Requested(string? weights) => (weights ?? "").Trim().ToLowerInvariant() switch
-    {
-        "" => false,
-        "int8" => true,
-        _ => throw new ArgumentException($"Models:Chat:Weights '{weights}' is not valid; use int8, or leave it empty for weights in the model's dtype."),
-    };
 
     static ChatBundle LoadChatModel(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
     {

@@ -21,4 +21,15 @@ public interface IMaskedLanguageModel : IHiddenStateModel
 {
     /// <summary>Vocabulary logits [N, V] for hidden rows [N, H]: the head runs only where it is needed.</summary>
     Tensor PredictTokens(Tensor hiddenRows);
+
+    /// <summary>
+    /// Vocabulary logits [N, V] at flat positions (row * T + token) of a padded batch ids [B, T], the
+    /// rows' hidden states shifted as <paramref name="shifts"/> says (LRP2): what fill-mask needs
+    /// from the model in one call, so that a compiled graph can do all of it.
+    /// </summary>
+    Tensor PredictAt(Tensor inputIds, Tensor attentionMask, long[] positions, LayerShifts? shifts)
+    {
+        var hidden = Encode(inputIds, attentionMask, shifts?.AsIntervention(Device)).reshape(-1, HiddenSize); // [B*T, H]
+        return PredictTokens(hidden.index_select(0, TorchSharp.torch.tensor(positions, device: Device)));
+    }
 }

@@ -1,5 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Service.Inference.Models;
+using Service.Inference.Models.Onnx;
+using TorchSharp;
 
 namespace Service.Tests.Support;
 
@@ -9,6 +13,16 @@ public static class Fixtures
     public static readonly string[] MaskedLms = ["bert-tiny", "bert-tiny-bf16-sharded", "xlmr-tiny"];
 
     public static string Dir(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", name);
+
+    /// <summary>What can run fill-mask on a float32 CPU model (Inference:FillMaskRuntime): tests run both.</summary>
+    public static readonly string[] FillMaskRuntimes = ["torch", "onnxruntime"];
+
+    /// <summary>A fixture masked LM in float32 on the CPU, its fill-mask calls run by the given runtime.</summary>
+    public static MaskedLmBundle LoadMaskedLm(string name, string runtime)
+    {
+        var bundle = MaskedLanguageModelLoader.Load(Dir(name), torch.CPU, torch.ScalarType.Float32);
+        return (MaskedLmBundle)FillMaskRuntime.Apply(bundle, runtime, NullLogger.Instance);
+    }
 
     public static Expected Expected(string name) =>
         JsonSerializer.Deserialize<Expected>(File.ReadAllText(Path.Combine(Dir(name), "expected.json")))!;

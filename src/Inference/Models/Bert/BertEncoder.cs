@@ -79,6 +79,11 @@ public sealed class BertSelfAttention : nn.Module
         }
     }
 
+    /// <summary>The projections' (weight [out, H], bias) pairs: one [3H, H] block when fused, else query, key and value.</summary>
+    public IReadOnlyList<(Tensor Weight, Tensor Bias)> Projections => _fusedWeight is not null
+        ? [(_fusedWeight, _fusedBias!)]
+        : [(query.weight!, query.bias!), (key.weight!, key.bias!), (value.weight!, value.bias!)];
+
     public Tensor forward(Tensor x, Tensor keyMask) // x [B, T, H], keyMask [B, 1, 1, T] bool (true = attend)
     {
         long b = x.shape[0], t = x.shape[1], h = x.shape[2];

@@ -12,6 +12,9 @@ public sealed class OptionsValidationTests
     [InlineData("Chat:Batching:PrefillChunkTokens", "-1", "PrefillChunkTokens")]
     [InlineData("LanguageVectors:MaxSentences", "0", "MaxSentences")]
     [InlineData("Probes:MaxFacts", "0", "MaxFacts")]
+    [InlineData("Inference:FillMaskRuntime", "tensorrt", "FillMaskRuntime")]
+    [InlineData("Models:FillMask:Weights", "int4", "Weights")]
+    [InlineData("Models:Chat:Weights", "int4", "Weights")]
     public void A_value_out_of_range_stops_start_up(string key, string value, string named)
     {
         using var factory = new ServiceFactory(new Dictionary<string, string?> { [key] = value });

@@ -16,6 +16,18 @@ public sealed class MaskedLmParityTests
 
     public static TheoryData<string> MaskedLms => [.. Fixtures.MaskedLms];
 
+    /// <summary>Every fixture under each fill-mask runtime: ONNX Runtime must give the reference's answers too.</summary>
+    public static TheoryData<string, string> MaskedLmsByRuntime
+    {
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (var fixture in Fixtures.MaskedLms)
+                foreach (var runtime in Fixtures.FillMaskRuntimes) data.Add(fixture, runtime);
+            return data;
+        }
+    }
+
     static MaskedLmBundle Load(string name) => MaskedLanguageModelLoader.Load(Fixtures.Dir(name), torch.CPU, ScalarType.Float32);
 
     [Theory, MemberData(nameof(MaskedLms))]
@@ -46,10 +58,10 @@ public sealed class MaskedLmParityTests
         }
     }
 
-    [Theory, MemberData(nameof(MaskedLms))]
-    public void Fill_mask_returns_the_reference_top_ids_and_scores(string fixture)
+    [Theory, MemberData(nameof(MaskedLmsByRuntime))]
+    public void Fill_mask_returns_the_reference_top_ids_and_scores(string fixture, string runtime)
     {
-        var bundle = Load(fixture);
+        var bundle = Fixtures.LoadMaskedLm(fixture, runtime);
         var engine = new FillMaskEngine(bundle, new FillMaskOptions());
         foreach (var c in Fixtures.Expected(fixture).Cases)
         {
@@ -66,11 +78,11 @@ public sealed class MaskedLmParityTests
         }
     }
 
-    [Theory, MemberData(nameof(MaskedLms))]
-    public void A_padded_batch_equals_single_requests_and_the_reference(string fixture)
+    [Theory, MemberData(nameof(MaskedLmsByRuntime))]
+    public void A_padded_batch_equals_single_requests_and_the_reference(string fixture, string runtime)
     {
         var expected = Fixtures.Expected(fixture).PaddedBatch!;
-        var engine = new FillMaskEngine(Load(fixture), new FillMaskOptions());
+        var engine = new FillMaskEngine(Fixtures.LoadMaskedLm(fixture, runtime), new FillMaskOptions());
         var queries = expected.Texts.Select(t => engine.Prepare(new FillMaskQuery(t, TopK: 20))).ToArray();
         Assert.NotEqual(queries[0].InputIds.Length, queries[1].InputIds.Length); // padding is really exercised
         var batched = engine.Run(queries);
@@ -88,16 +100,18 @@ public sealed class MaskedLmParityTests
         }
     }
 
-    [Fact]
-    public void A_request_leaves_no_live_tensors_behind()
+    [Theory, MemberData(nameof(Runtimes))]
+    public void A_request_leaves_no_live_tensors_behind(string runtime)
     {
-        var engine = new FillMaskEngine(Load("bert-tiny"), new FillMaskOptions());
+        var engine = new FillMaskEngine(Fixtures.LoadMaskedLm("bert-tiny", runtime), new FillMaskOptions());
         var query = engine.Prepare(new FillMaskQuery(Fixtures.Expected("bert-tiny").Cases[0].Text));
         engine.Run([query]); // first call may create lazily cached tensors
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         for (int i = 0; i < 5; i++) engine.Run([query]);
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
+
+    public static TheoryData<string> Runtimes => [.. Fixtures.FillMaskRuntimes];
 
     sealed class DisposableBundle(MaskedLmBundle bundle) : IDisposable
     {

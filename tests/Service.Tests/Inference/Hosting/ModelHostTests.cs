@@ -186,4 +186,58 @@ public sealed class FillMaskBatcherTests
         Assert.Equal(1, batcher.LastBatchSize);
         Assert.Equal(5, result.Masks[0].Predictions.Count);
     }
+
+    static async Task<ModelHost> DemoHost()
+    {
+        var host = new ModelHost(
+            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
+                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance),
+            new ModelHostOptions(), NullLogger<ModelHost>.Instance);
+        host.Start();
+        await host.Loaded;
+        return host;
+    }
+
+    [Fact]
+    public async Task Clients_coming_back_after_a_batch_are_gathered_into_one_batch()
+    {
+        using var host = await DemoHost();
+        var batcher = new FillMaskBatcher(host, new FillMaskBatchingOptions { GatherMs = 60_000 });
+        var sizes = new List<int>();
+        batcher.BatchRan += sizes.Add;
+        var engine = host.Models.FillMask!;
+        var queries = new[] { "Paris is the capital of [MASK].", "[MASK] is a city.", "Berlin ist die [MASK] von Deutschland." }
+            .Select(t => engine.Prepare(new FillMaskQuery(t, TopK: 5))).ToArray();
+
+        using var gate = new ManualResetEventSlim();
+        using var busy = new ManualResetEventSlim();
+        var blocker = host.RunAsync(_ => { busy.Set(); gate.Wait(); return 0; });
+        busy.Wait();
+        var first = queries.Select(q => batcher.SubmitAsync(q)).ToArray();
+        gate.Set();
+        await Task.WhenAll(first);
+        await blocker;
+
+        // The first client comes back alone; once the drain has taken it (nothing waits any more), the
+        // other two come back. Without gathering, the first would already be running on its own.
+        var second = new List<Task<FillMaskResult>> { batcher.SubmitAsync(queries[0]) };
+        Assert.True(SpinWait.SpinUntil(() => batcher.WaitingCount == 0, TimeSpan.FromSeconds(30)));
+        second.AddRange(queries[1..].Select(q => batcher.SubmitAsync(q)));
+        await Task.WhenAll(second);
+        Assert.Equal([3, 3], sizes);
+    }
+
+    [Fact]
+    public async Task A_lone_client_after_a_batch_of_one_never_waits_to_gather()
+    {
+        using var host = await DemoHost();
+        var batcher = new FillMaskBatcher(host, new FillMaskBatchingOptions { GatherMs = 60_000 });
+        var query = host.Models.FillMask!.Prepare(new FillMaskQuery("[MASK] is a city."));
+        for (int i = 0; i < 3; i++)
+        {
+            var answer = batcher.SubmitAsync(query);
+            Assert.Same(answer, await Task.WhenAny(answer, Task.Delay(TimeSpan.FromSeconds(30)))); // a gather would take 60 s
+            Assert.Equal(1, batcher.LastBatchSize);
+        }
+    }
 }

@@ -33,13 +33,16 @@ public sealed class Lrp2ParityTests
         Assert.True(MaxDifference(french, Matrix("v_fr")) < 1e-5, $"v_fr off by {MaxDifference(french, Matrix("v_fr")):E2}");
     }
 
-    [Fact]
-    public void A_projected_french_query_matches_the_papers_formula()
+    [Theory]
+    [InlineData("torch")]
+    [InlineData("onnxruntime")]
+    public void A_projected_french_query_matches_the_papers_formula(string runtime)
     {
-        var projection = new ProjectionService(Bundle, new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance);
+        var bundle = Fixtures.LoadMaskedLm("bert-tiny", runtime);
+        var projection = new ProjectionService(bundle, new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance);
         projection.Compute("en", Strings("english"));
         projection.Compute("fr", Strings("french"));
-        var engine = new FillMaskEngine(Bundle, new FillMaskOptions(), projection);
+        var engine = new FillMaskEngine(bundle, new FillMaskOptions(), projection);
         var query = engine.Prepare(new FillMaskQuery(Expected.GetProperty("query").GetString()!, TopK: 10, Language: "fr",
             Projection: new ProjectionRequest(LirpLayer: Expected.GetProperty("lirp_layer").GetInt32(), LsrpLayer: Expected.GetProperty("lsrp_layer").GetInt32())));
         Assert.Equal(Expected.GetProperty("input_ids").EnumerateArray().Select(i => i.GetInt32()), query.InputIds);

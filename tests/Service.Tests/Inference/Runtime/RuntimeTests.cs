@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
+using Service.Inference.Models.Onnx;
 using Service.Inference.Projection;
 using Service.Inference.Runtime;
 using Service.Tests.Support;
@@ -29,7 +30,8 @@ public sealed class RuntimeTests
         using var loaded = ModelLoading.Load(models, new InferenceOptions { Device = "cpu" }, new FillMaskOptions(),
             new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance);
         Assert.All(((nn.Module)loaded.Chat!.Bundle.Model).parameters(), p => Assert.Equal(torch.ScalarType.BFloat16, p.dtype));
-        Assert.All(((nn.Module)loaded.Probed.Model).parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
+        var probed = Assert.IsType<OnnxMaskedLanguageModel>(loaded.Probed.Model); // float32 on the CPU: fill-mask on ONNX Runtime
+        Assert.All(probed.Torch.parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
         Assert.Equal(2L * 2 * 2 * 16 * 2, loaded.Chat.Bundle.Model.KvBytesPerPosition); // layers x (k, v) x KV heads x head dim x 2 bytes
 
         models.Chat.DType = "int4";
