@@ -17,23 +17,29 @@ public static class BenchmarkProgram
         Inference.Runtime.TorchRuntime.PrepareNativeThreading(); // as the service does, before libtorch loads
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-        bool quick = args.Contains("--quick"), peers = args.Contains("--peers");
+        bool quick = args.Contains("--quick"), peers = args.Contains("--peers"), decodeOnly = args.Contains("--decode-peers");
         string? Value(string option) => Array.IndexOf(args, option) is int at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
         string? output = Value("--out"), dtypes = Value("--chat-dtypes");
         string[] valued = ["--out", "--chat-dtypes"];
-        var unknown = args.Where((a, i) => a != "--quick" && a != "--peers" && !valued.Contains(a) && !(i > 0 && valued.Contains(args[i - 1]))).ToArray();
+        var unknown = args.Where((a, i) => a != "--quick" && a != "--peers" && a != "--decode-peers" && !valued.Contains(a) && !(i > 0 && valued.Contains(args[i - 1]))).ToArray();
         // `--chat-dtypes none` skips the chat phase (a look at fill-mask alone).
         string[]? chatDTypes = dtypes == "none" ? [] : dtypes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (unknown.Length > 0 || (args.Contains("--out") && output is null) || (args.Contains("--chat-dtypes") && dtypes is null)
-            || chatDTypes?.Any(d => d is not ("float32" or "bfloat16")) == true)
+            || chatDTypes?.Any(d => d is not ("float32" or "bfloat16") && !(decodeOnly && d == "int8")) == true)
         {
             Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--chat-dtypes float32,bfloat16|none] [--out BENCHMARKS.md]");
+            Console.Error.WriteLine("   or: dotnet run -c Release --project tests/Benchmarks -- --decode-peers [--chat-dtypes float32,bfloat16,int8]  (batch-1 decode against llama.cpp only; int8 meets Q8_0)");
             return 2;
         }
         var command = "dotnet run -c Release --project tests/Benchmarks --" + (quick ? " --quick" : "") + (quick && peers ? " --peers" : "")
             + (dtypes is null ? "" : $" --chat-dtypes {dtypes}") + (output is null ? "" : $" --out {Path.GetFileName(output)}");
         var settings = quick ? BenchmarkSettings.QuickRun with { Peers = peers } : BenchmarkSettings.Full;
         if (chatDTypes is not null) settings = settings with { ChatDTypes = chatDTypes };
+        if (decodeOnly)
+        {
+            await Peers.DecodePeerRun.RunAsync(BenchmarkSettings.Full with { ChatDTypes = chatDTypes ?? ["float32"] }, Console.Out);
+            return 0;
+        }
         var report = await RunAsync(settings, command, Console.Out);
         var markdown = report.ToMarkdown();
         if (output is null)

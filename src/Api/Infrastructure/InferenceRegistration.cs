@@ -18,6 +18,7 @@ public static class InferenceRegistration
     {
         services.AddValidatedOptions<ModelsOptions>("Models");
         services.AddValidatedOptions<ModelSlotOptions>("Models:FillMask"); // data annotations do not reach nested objects
+        services.AddValidatedOptions<ChatModelSlotOptions>("Models:Chat");
         services.AddValidatedOptions<InferenceOptions>("Inference");
         services.AddValidatedOptions<ModelHostOptions>("Host");
         services.AddValidatedOptions<ProjectionOptions>("Projection");

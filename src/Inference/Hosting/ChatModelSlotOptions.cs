@@ -21,4 +21,11 @@ public sealed class ChatModelSlotOptions
     /// decode steps scale with the batch (see BENCHMARKS.md), while probes keep float32's exactness.
     /// </summary>
     public string? DType { get; set; }
+    /// <summary>
+    /// `int8`: the decoder's matrices quantised at load, per output row (a quarter of float32's bytes per
+    /// decoded token; activations, norms and the KV cache stay float32); empty: weights in the model's dtype.
+    /// CPU and float32 only; Llama and Qwen2 checkpoints.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.RegularExpression("^(|int8)$", ErrorMessage = "Models:Chat:Weights must be empty or int8.")]
+    public string? Weights { get; set; }
 }

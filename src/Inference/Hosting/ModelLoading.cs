@@ -41,8 +41,18 @@ public static class ModelLoading
     static IProbedModel LoadProbed(string path, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype) =>
         ModelRegistry.LoadProbed(Checkpoints.CheckpointDirectory.Open(path), device, dtype);
 
-    static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log) =>
-        LoadChatModel(slot, device, dtype, log) with { DefaultSystem = string.IsNullOrWhiteSpace(slot.SystemPrompt) ? null : slot.SystemPrompt };
+    static ChatBundle LoadChat(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
+    {
+        var chat = LoadChatModel(slot, device, dtype, log) with { DefaultSystem = string.IsNullOrWhiteSpace(slot.SystemPrompt) ? null : slot.SystemPrompt };
+        if (slot.Weights == "int8") // the options validation admits only empty or int8
+        {
+            if (chat.Model is not Models.Decode.IInt8Weights quantizable)
+                throw new ArgumentException($"Models:Chat:Weights=int8 is not available for the {chat.Name} model; it supports Llama and Qwen2 checkpoints.");
+            quantizable.QuantizeWeights();
+            log.LogInformation("Chat model {Model}: matrices quantised to int8 per output row", chat.Name);
+        }
+        return chat;
+    }
 
     static ChatBundle LoadChatModel(ChatModelSlotOptions slot, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, ILogger log)
     {

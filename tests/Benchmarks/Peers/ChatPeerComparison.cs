@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Service.Inference.Generation;
 using Service.Inference.Models.Llama;
 using Service.Inference.Runtime;
+using static TorchSharp.torch;
 
 namespace Service.Benchmarks.Peers;
 
@@ -30,7 +31,10 @@ public static class ChatPeerComparison
         try
         {
             var clock = Stopwatch.StartNew();
-            long bytes = QwenGguf.Write(checkpointDirectory, config, TorchRuntime.ResolveDType(dtype), gguf);
+            // int8 (Models:Chat:Weights=int8) meets llama.cpp's own 8-bit format, Q8_0.
+            long bytes = dtype == "int8"
+                ? QwenGguf.Write(checkpointDirectory, config, ScalarType.Float32, gguf, q8_0: true)
+                : QwenGguf.Write(checkpointDirectory, config, TorchRuntime.ResolveDType(dtype), gguf);
             log.WriteLine($"GGUF ({bytes / 1e6:F0} MB, {dtype}) written in {clock.Elapsed.TotalSeconds:F1} s");
             int tokens = settings.ChatDecodeTokens;
             using var peer = new LlamaCppPeer(gguf, Math.Max(longPrompt.Length, shortPrompt.Length + tokens) + 16);

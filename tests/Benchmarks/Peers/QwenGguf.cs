@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Service.Inference.Checkpoints;
@@ -19,11 +20,14 @@ public static class QwenGguf
     const uint Magic = 0x46554747; // "GGUF" read as a little-endian uint32
     const int Alignment = 32;
     enum ValueType : uint { UInt32 = 4, Int32 = 5, Float32 = 6, Bool = 7, String = 8, Array = 9 }
-    enum TensorType : uint { F32 = 0, F16 = 1, BF16 = 30 }
+    enum TensorType : uint { F32 = 0, F16 = 1, Q8_0 = 8, BF16 = 30 }
+    /// <summary>Q8_0: blocks of 32 weights along a row, each a float16 scale and 32 signed bytes (llama.cpp's block_q8_0).</summary>
+    const int Q8Block = 32, Q8BlockBytes = 2 + Q8Block;
     // llama.cpp's token types (llama_token_type): normal, control (special), unused (padding rows).
     const int Normal = 1, Control = 3, Unused = 5;
 
-    public static long Write(string checkpointDirectory, LlamaConfig c, ScalarType dtype, string path)
+    /// <param name="q8_0">Matrices in llama.cpp's Q8_0 (the 8-bit peer of Models:Chat:Weights=int8); norms and biases float32.</param>
+    public static long Write(string checkpointDirectory, LlamaConfig c, ScalarType dtype, string path, bool q8_0 = false)
     {
         var weights = SafeTensorsFile.Open(Path.Combine(checkpointDirectory, "model.safetensors"));
         var (tokens, types, merges) = Vocabulary(Path.Combine(checkpointDirectory, "tokenizer.json"), c.VocabSize);
@@ -58,7 +62,7 @@ public static class QwenGguf
         void Text(string key, string v) => Key(key, ValueType.String, () => Str(w, v));
         Text("general.architecture", "qwen2");
         Text("general.name", "benchmark-random-qwen2");
-        U32("general.file_type", dtype == ScalarType.BFloat16 ? 32u : 0u); // LLAMA_FTYPE_MOSTLY_BF16 / ALL_F32
+        U32("general.file_type", q8_0 ? 7u : dtype == ScalarType.BFloat16 ? 32u : 0u); // LLAMA_FTYPE_MOSTLY_Q8_0 / MOSTLY_BF16 / ALL_F32
         U32("general.alignment", Alignment);
         U32("qwen2.block_count", (uint)c.NumHiddenLayers);
         U32("qwen2.context_length", (uint)c.MaxPositionEmbeddings);
@@ -84,7 +88,7 @@ public static class QwenGguf
         w.Write((ulong)kv.Count);
         foreach (var write in kv) write();
 
-        TensorType TypeOf(SafeTensorEntry e) => e.Shape.Length == 1 || dtype == ScalarType.Float32 ? TensorType.F32 : dtype == ScalarType.BFloat16 ? TensorType.BF16 : TensorType.F16;
+        TensorType TypeOf(SafeTensorEntry e) => e.Shape.Length == 1 ? TensorType.F32 : q8_0 ? TensorType.Q8_0 : dtype == ScalarType.Float32 ? TensorType.F32 : dtype == ScalarType.BFloat16 ? TensorType.BF16 : TensorType.F16;
         long offset = 0;
         foreach (var (gguf, hf) in tensors)
         {
@@ -95,7 +99,8 @@ public static class QwenGguf
             var type = TypeOf(e);
             w.Write((uint)type);
             w.Write((ulong)offset);
-            offset = Align(offset + e.Shape.Aggregate(1L, (a, b) => a * b) * (type == TensorType.F32 ? 4 : 2));
+            long elements = e.Shape.Aggregate(1L, (a, b) => a * b);
+            offset = Align(offset + (type == TensorType.Q8_0 ? elements / Q8Block * Q8BlockBytes : elements * (type == TensorType.F32 ? 4 : 2)));
         }
         w.Flush();
         Pad(stream);
@@ -105,6 +110,12 @@ public static class QwenGguf
             using var scope = torch.NewDisposeScope();
             var e = weights.Entries[hf];
             var t = weights.Read(hf);
+            if (TypeOf(e) == TensorType.Q8_0)
+            {
+                WriteQ8_0(stream, t);
+                Pad(stream);
+                continue;
+            }
             if (TypeOf(e) == TensorType.BF16) t = t.to(ScalarType.BFloat16);
             else if (TypeOf(e) == TensorType.F16) t = t.to(ScalarType.Float16);
             t.contiguous().WriteBytesToStream(stream, 1 << 20);
@@ -112,6 +123,27 @@ public static class QwenGguf
         }
         if (stream.Position - dataStart != offset) throw new InvalidOperationException($"GGUF data is {stream.Position - dataStart} bytes, the tensor infos promised {offset}.");
         return stream.Position;
+    }
+
+    /// <summary>
+    /// llama.cpp's quantize_row_q8_0_ref: per block of 32, d = max |x| / 127 (stored as float16), q = round(x / d).
+    /// The service's int8 weights use one scale per row instead (see Int8Weights): the two 8-bit models differ slightly.
+    /// </summary>
+    static void WriteQ8_0(Stream stream, Tensor weight)
+    {
+        if (weight.shape[^1] % Q8Block != 0) throw new InvalidOperationException($"Q8_0 needs rows of a multiple of {Q8Block} weights; this matrix has {weight.shape[^1]}.");
+        var blocks = weight.to(ScalarType.Float32).reshape(-1, Q8Block);
+        var d = blocks.abs().amax([1]) / 127;
+        var inverse = torch.where(d > 0, 1 / d, torch.zeros_like(d));
+        var q = (blocks * inverse.unsqueeze(1)).round().to(ScalarType.Int8).data<sbyte>().ToArray();
+        var scales = d.to(ScalarType.Float16).data<Half>().ToArray();
+        var bytes = new byte[scales.Length * Q8BlockBytes];
+        for (int b = 0; b < scales.Length; b++)
+        {
+            BitConverter.TryWriteBytes(bytes.AsSpan(b * Q8BlockBytes, 2), scales[b]);
+            MemoryMarshal.AsBytes(q.AsSpan(b * Q8Block, Q8Block)).CopyTo(bytes.AsSpan(b * Q8BlockBytes + 2));
+        }
+        stream.Write(bytes);
     }
 
     static long Align(long n) => (n + Alignment - 1) / Alignment * Alignment;

@@ -1,4 +1,5 @@
 using Service.Inference.Generation;
+using Service.Inference.Models.Decode;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,10 +11,12 @@ namespace Service.Inference.Models.Llama;
 /// (q/k/v biases, tied head, rope scaling) read from the config. The module holds weights only;
 /// everything a request accumulates lives in its <see cref="KvCache"/>.
 /// </summary>
-public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelLayout
+public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelLayout, IInt8Weights
 {
     readonly LlamaModel model;
     readonly Linear? lm_head; // null when tied to the input embeddings
+
+    readonly ScalarType _dtype; // of activations and the KV cache, also when the matrices are int8
 
     public LlamaConfig Config { get; }
     public Device Device { get; }
@@ -22,6 +25,7 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
     {
         Config = config;
         Device = device;
+        _dtype = dtype;
         model = new LlamaModel(config, device, dtype);
         lm_head = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device, dtype: dtype);
         RegisterComponents();
@@ -33,7 +37,7 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
 
     public KvCache NewCache(int capacity) => new(Config.NumHiddenLayers, capacity);
 
-    public long KvBytesPerPosition => Config.KvBytesPerPosition(model.EmbeddingWeight.ElementSize);
+    public long KvBytesPerPosition => Config.KvBytesPerPosition(_dtype.ElementSize());
 
     /// <summary>Final hidden states [B, T, H] of new tokens [B, T]; positions continue from the cache.</summary>
     public Tensor Forward(Tensor inputIds, KvCache cache, HiddenStateIntervention? intervention = null) =>
@@ -43,18 +47,37 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
     public Tensor DecodeBatch(Tensor inputIds, IReadOnlyList<KvCache> caches) => model.forward(inputIds, caches, null);
 
     /// <summary>Vocabulary logits [..., V] for hidden states [..., H]: the head runs only where it is needed.</summary>
-    public Tensor Logits(Tensor hidden) => lm_head?.forward(hidden) ?? nn.functional.linear(hidden, model.EmbeddingWeight);
+    public Tensor Logits(Tensor hidden) => lm_head is null ? DecodeProjection.Linear(model.Embeddings, hidden) : DecodeProjection.Linear(lm_head, hidden);
 
     /// <summary>
-    /// Every projection and the embedding matrix (the tied head) column-major on a float32 CPU model:
-    /// a decode step is all matrix-vector products (see <see cref="KernelLayout"/>).
+    /// A decode step is all matrix-vector products. Where <see cref="DecodeProjection"/>'s kernel runs
+    /// (float32 on an AVX2 CPU) it reads the checkpoint's row-major layout, so nothing changes; otherwise
+    /// every projection and the embedding matrix (the tied head) go column-major for libtorch's
+    /// float32 matrix-vector product (see <see cref="KernelLayout"/>).
     /// </summary>
     public void PrepareKernelLayout()
     {
+        if (DecodeProjection.Applies(model.EmbeddingWeight)) return;
         foreach (var (_, module) in named_modules())
         {
             if (module is Linear linear) KernelLayout.ColumnMajor(linear);
             else if (module is Embedding embedding) KernelLayout.ColumnMajor(embedding);
+        }
+    }
+
+    /// <summary>
+    /// Every matrix to int8 (see <see cref="Int8Weights"/>): the projections, the head and the embedding
+    /// matrix (which a tied head shares), on a float32 CPU model; norms and biases stay float32.
+    /// </summary>
+    public void QuantizeWeights()
+    {
+        if (Device.type != DeviceType.CPU || _dtype != ScalarType.Float32)
+            throw new ArgumentException($"Models:Chat:Weights=int8 needs a float32 model on the CPU (this one is {_dtype} on {Device.type}); set Models:Chat:DType=float32 and Inference:Device=cpu.");
+        using var noGrad = torch.no_grad();
+        foreach (var (_, module) in named_modules().ToList())
+        {
+            if (module is Linear linear) Int8Weights.Quantize(linear);
+            else if (module is Embedding embedding) Int8Weights.Quantize(embedding);
         }
     }
 

@@ -1,4 +1,5 @@
 using Service.Inference.Generation;
+using Service.Inference.Models.Decode;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -57,15 +58,15 @@ public sealed class LlamaAttention : nn.Module
     {
         long b = x.shape[0], t = x.shape[1];
         Tensor Heads(Tensor y, int heads) => y.view(b, t, heads, _headDim).transpose(1, 2); // [B, h, T, hs]
-        var q = RotaryEmbedding.Apply(Heads(HalfPrecisionPrompts.Linear(q_proj, x), _heads), cos, sin);
-        var k = RotaryEmbedding.Apply(Heads(HalfPrecisionPrompts.Linear(k_proj, x), _kvHeads), cos, sin);
-        var v = Heads(HalfPrecisionPrompts.Linear(v_proj, x), _kvHeads);
+        var q = RotaryEmbedding.Apply(Heads(DecodeProjection.Linear(q_proj, x), _heads), cos, sin);
+        var k = RotaryEmbedding.Apply(Heads(DecodeProjection.Linear(k_proj, x), _kvHeads), cos, sin);
+        var v = Heads(DecodeProjection.Linear(v_proj, x), _kvHeads);
         // The projections above ran once for the whole batch (one pass over the weights); attention is
         // per sequence, because each reads its own cache of its own length.
         var context = b == 1
             ? Attend(q, k, v, mask, caches[0])
             : torch.cat(Enumerable.Range(0, (int)b).Select(i => Attend(q.narrow(0, i, 1), k.narrow(0, i, 1), v.narrow(0, i, 1), mask, caches[i])).ToArray(), 0);
-        return HalfPrecisionPrompts.Linear(o_proj, context.transpose(1, 2).reshape(b, t, _heads * _headDim));
+        return DecodeProjection.Linear(o_proj, context.transpose(1, 2).reshape(b, t, _heads * _headDim));
     }
 
     /// <summary>
@@ -107,9 +108,9 @@ public sealed class LlamaMLP : nn.Module
     /// <remarks>SiLU and the product work in place, and up(x) is freed at once: a long prompt holds two [T, I] activations, not four.</remarks>
     public Tensor forward(Tensor x)
     {
-        var gated = HalfPrecisionPrompts.Linear(gate_proj, x).silu_();
-        using (var up = HalfPrecisionPrompts.Linear(up_proj, x)) gated.mul_(up);
-        return HalfPrecisionPrompts.Linear(down_proj, gated);
+        var gated = DecodeProjection.Linear(gate_proj, x).silu_();
+        using (var up = DecodeProjection.Linear(up_proj, x)) gated.mul_(up);
+        return DecodeProjection.Linear(down_proj, gated);
     }
 }
 
@@ -156,6 +157,7 @@ public sealed class LlamaModel : nn.Module
     }
 
     public Tensor EmbeddingWeight => embed_tokens.weight!;
+    public Embedding Embeddings => embed_tokens;
 
     /// <summary>
     /// Final hidden states [B, T, H] of new tokens [B, T]; row b continues caches[b] from its own length.
@@ -168,7 +170,7 @@ public sealed class LlamaModel : nn.Module
         if (b > 1 && t > 1) throw new ArgumentException("A batch of sequences decodes one token each; prefill prompts one at a time.", nameof(inputIds));
         var offsets = torch.tensor(caches.Select(c => (long)c.Length).ToArray(), device: inputIds.device).unsqueeze(1); // [B, 1]
         var positions = offsets + torch.arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);  // [B, T]
-        var x = embed_tokens.forward(inputIds);
+        var x = Int8Weights.Embed(embed_tokens, inputIds);
         var (cos, sin) = rotary_emb.forward(positions, x.dtype); // [B, T, hs]
         cos = cos.unsqueeze(1);
         sin = sin.unsqueeze(1);

@@ -14,6 +14,7 @@ public sealed class OptionsValidationTests
     [InlineData("Probes:MaxFacts", "0", "MaxFacts")]
     [InlineData("Inference:FillMaskRuntime", "tensorrt", "FillMaskRuntime")]
     [InlineData("Models:FillMask:Weights", "int4", "Weights")]
+    [InlineData("Models:Chat:Weights", "int4", "Weights")]
     public void A_value_out_of_range_stops_start_up(string key, string value, string named)
     {
         using var factory = new ServiceFactory(new Dictionary<string, string?> { [key] = value });

@@ -1,0 +1,94 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Service.Inference.Models.Decode;
+
+/// <summary>
+/// Linear layers of a decoder, dispatched by shape: a decode step (at most <see cref="MaxRows"/>
+/// rows of float32 activations on the CPU, a row-major float32 or int8 weight) goes to <see cref="MatVecKernel"/>
+/// across the <see cref="CoreTeam"/>; everything else (prompts, half precision, CUDA) to libtorch
+/// exactly as before. Why by hand: libtorch's float32 matrix-vector product streams the weight at
+/// ~13 GB/s on a machine that reads 20 GB/s (BENCHMARKS.md), while llama.cpp decodes near the read
+/// limit on the same weights; a decode step is nothing but such products.
+/// </summary>
+public static class DecodeProjection
+{
+    /// <summary>Decode batches up to this many rows (the scheduler's streams) take the kernel; longer inputs are prompts for libtorch's GEMM.</summary>
+    public const int MaxRows = 8;
+
+    /// <summary>Output rows per claimed chunk: big enough that claiming is negligible, small enough to balance two cores on a 128-row product.</summary>
+    const int ChunkRows = 32;
+
+    /// <summary>True when float32 weights of this model should stay row-major for the kernel (CPU with AVX2 and FMA).</summary>
+    public static bool Applies(Tensor weight) => MatVecKernel.Supported && KernelLayout.Applies(weight);
+
+    public static Tensor Linear(Linear layer, Tensor x)
+    {
+        var weight = layer.weight!;
+        var scales = Int8Weights.Scales(layer, weight);
+        if (KernelReads(weight, x)) return Multiply(weight, scales, layer.bias, x);
+        return scales is null ? HalfPrecisionPrompts.Linear(layer, x) : Dequantized(weight, scales, layer.bias, x);
+    }
+
+    /// <summary>The vocabulary head tied to the input embeddings: x E^T.</summary>
+    public static Tensor Linear(Embedding tied, Tensor x)
+    {
+        var weight = tied.weight!;
+        var scales = Int8Weights.Scales(tied, weight);
+        if (KernelReads(weight, x)) return Multiply(weight, scales, null, x);
+        return scales is null ? nn.functional.linear(x, weight) : Dequantized(weight, scales, null, x);
+    }
+
+    /// <summary>x W^T for a float32 weight [out, in] held outside a module.</summary>
+    public static Tensor Linear(Tensor weight, Tensor x) =>
+        KernelReads(weight, x) ? Multiply(weight, null, null, x) : nn.functional.linear(x, weight);
+
+    static bool KernelReads(Tensor weight, Tensor x) =>
+        MatVecKernel.Supported && x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.numel() / x.shape[^1] <= MaxRows
+        && weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.dtype is ScalarType.Float32 or ScalarType.Int8 && weight.is_contiguous();
+
+    /// <summary>A prompt (or a CPU without AVX2) on int8 weights: the float32 matrix they stand for, one at a time, through libtorch.</summary>
+    static Tensor Dequantized(Tensor weight, Tensor scales, Tensor? bias, Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        return scope.MoveToOuter(nn.functional.linear(x, Int8Weights.Dequantize(weight, scales), bias));
+    }
+
+    static unsafe Tensor Multiply(Tensor weight, Tensor? scales, Tensor? bias, Tensor x)
+    {
+        int outFeatures = (int)weight.shape[0], inFeatures = (int)weight.shape[1];
+        if (x.shape[^1] != inFeatures) return nn.functional.linear(x, weight, bias); // libtorch's own shape error
+        using var rows = x.contiguous();
+        int n = (int)(rows.numel() / inFeatures);
+        long[] shape = [.. x.shape[..^1], outFeatures];
+        var y = torch.empty(shape, ScalarType.Float32, x.device);
+        var job = new Job
+        {
+            Weight = Address(weight), Int8 = scales is not null, Scales = scales is null ? null : (float*)Address(scales),
+            X = (float*)Address(rows), Bias = bias is null ? null : (float*)Address(bias), Y = (float*)Address(y),
+            Rows = n, In = inFeatures, Out = outFeatures,
+        };
+        CoreTeam.Shared.Run((outFeatures + ChunkRows - 1) / ChunkRows, job.Chunk);
+        return y;
+    }
+
+    /// <summary>The first element of a contiguous CPU tensor; libtorch's memory does not move.</summary>
+    static unsafe void* Address(Tensor t) => Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
+    unsafe sealed class Job
+    {
+        public void* Weight;
+        public bool Int8;
+        public float* Scales, X, Bias, Y;
+        public int Rows, In, Out;
+
+        public void Chunk(int chunk)
+        {
+            int first = chunk * ChunkRows;
+            MatVecKernel.Run(Weight, Int8, Scales, X, Bias, Y, Rows, In, Out, first, Math.Min(Out, first + ChunkRows));
+        }
+    }
+}
