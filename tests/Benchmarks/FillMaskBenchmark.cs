@@ -271,6 +271,14 @@ public static class FillMaskBenchmark
         return stages;
     }
 
+    /// <summary>A sentence with its words (and punctuation marks) masked one at a time: the first, then every <paramref name="every"/>th.</summary>
+    public static IEnumerable<string> MaskWords(string sentence, int every)
+    {
+        var words = Regex.Matches(sentence, @"\w+|[^\w\s]").Select(m => m.Value).ToArray();
+        for (int i = 0; i < words.Length; i += every)
+            yield return string.Join(' ', words.Select((w, k) => k == i ? "[MASK]" : w));
+    }
+
     /// <summary>The TorchSharp module behind the served model (ONNX Runtime's graph runs over its weights).</summary>
     static nn.Module TorchModule(IMaskedLanguageModel model) => model is OnnxMaskedLanguageModel onnx ? onnx.Torch : (nn.Module)model;
 

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Service.Inference.FillMask;
 
 namespace Service.Benchmarks;
@@ -22,7 +21,7 @@ public static class Int8FillMask
             ["Models:FillMask:Path"] = checkpointDirectory,
             ["Models:FillMask:Weights"] = "int8",
         });
-        var checks = sentences.SelectMany(MaskEachWord).Append(query).ToList();
+        var checks = sentences.SelectMany(s => FillMaskBenchmark.MaskWords(s, every: 1)).Append(query).ToList();
         async Task<List<FillMaskResult>> Answers(ServiceUnderTest service) =>
             await service.Host.RunAsync(m => checks.Select(q => m.FillMask!.Run([m.FillMask!.Prepare(new FillMaskQuery(q))])[0]).ToList());
         var exact = await Answers(float32);
@@ -49,13 +48,5 @@ public static class Int8FillMask
         static LatencyFigures Figures(List<double> s) => new(Measure.Median(s), Measure.Percentile(s, 95), s.Count);
         log.WriteLine($"Batch 1 in process, p50: float32 {Measure.Median(times[0]):F1} ms, int8 {Measure.Median(times[1]):F1} ms");
         return new Int8FillMaskReport(null, checks.Count, top1, overlap / checks.Count, topInTop5, worst, Figures(times[0]), Figures(times[1]), int8.LoadTime.TotalSeconds);
-    }
-
-    /// <summary>Each word (or punctuation mark) of a sentence masked in turn.</summary>
-    static IEnumerable<string> MaskEachWord(string sentence)
-    {
-        var words = Regex.Matches(sentence, @"\w+|[^\w\s]").Select(m => m.Value).ToArray();
-        for (int i = 0; i < words.Length; i++)
-            yield return string.Join(' ', words.Select((w, k) => k == i ? "[MASK]" : w));
     }
 }

@@ -12,9 +12,6 @@ namespace Service.Inference.Models;
 /// </summary>
 public sealed class LayerShifts(int rows, int hidden, IReadOnlyDictionary<int, float[]> byLayer)
 {
-    public int Rows => rows;
-    public int HiddenSize => hidden;
-
     /// <summary>Layer k's shifts, row-major [rows, hidden], or null where layer k is not shifted.</summary>
     public float[]? At(int layer) => byLayer.GetValueOrDefault(layer);
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Service.Inference.FillMask;
 using Service.Inference.Hosting;
 
@@ -37,7 +36,7 @@ public static class FillMaskPeerComparison
                 log.WriteLine($"ONNX graph exported in {exportSeconds:F0} s");
                 var host = service.Host;
                 // Agreement: each check sentence with each word masked in turn, and the benchmark's query.
-                var checks = checkSentences.SelectMany(MaskEachWord).Append(query).ToList();
+                var checks = checkSentences.SelectMany(s => FillMaskBenchmark.MaskWords(s, every: 2)).Append(query).ToList();
                 var prepared = await host.RunAsync(m => checks.Select(q => m.FillMask!.Prepare(new FillMaskQuery(q))).ToList());
                 var results = await host.RunAsync(m => prepared.Select(p => m.FillMask!.Run([p])[0]).ToList());
                 int identical = 0;
@@ -95,13 +94,6 @@ public static class FillMaskPeerComparison
         {
             try { Directory.Delete(work, recursive: true); } catch (IOException) { }
         }
-    }
-
-    static IEnumerable<string> MaskEachWord(string sentence)
-    {
-        var words = Regex.Matches(sentence, @"\w+|[^\w\s]").Select(m => m.Value).ToArray();
-        for (int i = 0; i < words.Length; i += 2)
-            yield return string.Join(' ', words.Select((w, k) => k == i ? "[MASK]" : w));
     }
 
     static double[] Softmax(float[] logits)

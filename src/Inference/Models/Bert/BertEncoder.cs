@@ -28,14 +28,16 @@ public sealed class BertEmbeddings : nn.Module
 
     public Tensor WordEmbeddings => word_embeddings.weight!;
 
+    /// <summary>Position ids [B, T] (BERT: [1, T], the same for every row).</summary>
+    public Tensor PositionIds(Tensor inputIds) => _robertaPositions
+        // RoBERTa: real tokens count from padding_idx + 1, padding keeps position padding_idx.
+        ? inputIds.ne(_padId).to(ScalarType.Int64).cumsum(1).mul(inputIds.ne(_padId)).add(_padId)
+        : torch.arange(inputIds.shape[1], device: inputIds.device).unsqueeze(0);
+
     public Tensor forward(Tensor inputIds) // [B, T] -> [B, T, H]
     {
-        var positions = _robertaPositions
-            // RoBERTa: real tokens count from padding_idx + 1, padding keeps position padding_idx.
-            ? inputIds.ne(_padId).to(ScalarType.Int64).cumsum(1).mul(inputIds.ne(_padId)).add(_padId)
-            : torch.arange(inputIds.shape[1], device: inputIds.device).unsqueeze(0);
         var tokenTypes = torch.zeros_like(inputIds);
-        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positions) + token_type_embeddings.forward(tokenTypes);
+        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(PositionIds(inputIds)) + token_type_embeddings.forward(tokenTypes);
         return layerNorm.forward(x);
     }
 }

@@ -43,6 +43,9 @@ public sealed class BertForMaskedLM : nn.Module, IMaskedLanguageModel, IKernelLa
     public Tensor Encode(Tensor inputIds, Tensor attentionMask, HiddenStateIntervention? intervention = null) =>
         _encoder.forward(inputIds, attentionMask, intervention);
 
+    /// <summary>The position ids the embeddings add for token ids [B, T].</summary>
+    public Tensor PositionIds(Tensor inputIds) => _encoder.Embeddings.PositionIds(inputIds);
+
     public Tensor PredictTokens(Tensor hiddenRows)
     {
         var words = _encoder.Embeddings.WordEmbeddings;

@@ -28,9 +28,9 @@ public static class FillMaskRuntime
         {
             (model, unsupported) = OnnxMaskedLanguageModel.TryCreate(bert, torch.get_num_threads(), int8);
         }
-        catch (OnnxRuntimeException e) when (!required)
+        catch (Exception e) when (!required && e is OnnxRuntimeException or InvalidOperationException)
         {
-            // auto: a model ONNX Runtime refuses still serves, on TorchSharp.
+            // auto: a model ONNX Runtime refuses (or too large to go inside the model without a writable temporary directory) still serves, on TorchSharp.
             log.LogWarning(e, "ONNX Runtime could not compile {Model}; fill-mask runs on TorchSharp", bundle.Name);
             return probed;
         }

@@ -225,7 +225,10 @@ public sealed class OnnxGraph
             proto.ExternalData.Clear();
             proto.RawData = UnsafeByteOperations.UnsafeWrap(new TensorMemory(tensor).Memory);
         }
-        return new InferenceSession(model.ToByteArray(), options);
+        var session = new InferenceSession(model.ToByteArray(), options);
+        // The serialized model, as large as the weights, is garbage now: hand it back before serving.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return session;
     }
 
     /// <summary>An OrtValue over a contiguous float32 or int8 CPU tensor's memory; the tensor must outlive it.</summary>

@@ -35,12 +35,7 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
             InterOpNumThreads = 1,
         };
         using (options)
-        {
-            var compiled = graph.Compile(options, temporaryRoot);
-            // The serialized model is garbage now (as large as the weights when it had to carry them): hand it back before serving.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            return (new OnnxMaskedLanguageModel(model, compiled), null);
-        }
+            return (new OnnxMaskedLanguageModel(model, graph.Compile(options, temporaryRoot)), null);
     }
 
     /// <summary>The TorchSharp model the graph was built from (and everything but fill-mask runs on).</summary>
@@ -65,7 +60,7 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
         var inputs = new Dictionary<string, OrtValue>
         {
             [BertOnnxGraph.InputIds] = OrtValue.CreateTensorValueFromMemory(ids, [b * t]),
-            [BertOnnxGraph.PositionIds] = OrtValue.CreateTensorValueFromMemory(Positions(ids, attention, b, t), [b * t]),
+            [BertOnnxGraph.PositionIds] = OrtValue.CreateTensorValueFromMemory(_model.PositionIds(inputIds).expand(b, t).cpu().contiguous().data<long>().ToArray(), [b * t]),
             [BertOnnxGraph.TokenTypeIds] = OrtValue.CreateTensorValueFromMemory(new long[b * t], [b * t]),
             [BertOnnxGraph.AttentionBias] = OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(attention, a => a != 0 ? 0f : float.NegativeInfinity), [b, 1, 1, t]),
             [BertOnnxGraph.Dims] = OrtValue.CreateTensorValueFromMemory(new long[] { b, t }, [2]),
@@ -89,23 +84,6 @@ public sealed class OnnxMaskedLanguageModel : IMaskedLanguageModel
         {
             foreach (var value in inputs.Values) value.Dispose();
         }
-    }
-
-    /// <summary>BERT counts positions from 0 in every row; RoBERTa from padding_idx + 1 over real tokens, padding at padding_idx.</summary>
-    long[] Positions(long[] ids, long[] attention, int b, int t)
-    {
-        var positions = new long[b * t];
-        var c = _model.Config;
-        for (int row = 0; row < b; row++)
-        {
-            long next = c.PadTokenId;
-            for (int i = 0; i < t; i++)
-            {
-                int at = row * t + i;
-                positions[at] = !c.IsRoberta ? i : ids[at] != c.PadTokenId ? ++next : c.PadTokenId;
-            }
-        }
-        return positions;
     }
 
     public void Dispose()

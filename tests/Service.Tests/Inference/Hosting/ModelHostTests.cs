@@ -140,15 +140,21 @@ public sealed class ModelHostTests
 
 public sealed class FillMaskBatcherTests
 {
+    static async Task<ModelHost> DemoHost(ModelHostOptions? options = null)
+    {
+        var host = new ModelHost(
+            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
+                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance),
+            options ?? new ModelHostOptions(), NullLogger<ModelHost>.Instance);
+        host.Start();
+        await host.Loaded;
+        return host;
+    }
+
     [Fact]
     public async Task Queries_arriving_while_the_host_is_busy_run_as_one_batch_equal_to_single_runs()
     {
-        using var host = new ModelHost(
-            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
-                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance),
-            new ModelHostOptions { QueueCapacity = 8 }, NullLogger<ModelHost>.Instance);
-        host.Start();
-        await host.Loaded;
+        using var host = await DemoHost(new ModelHostOptions { QueueCapacity = 8 });
         var batcher = new FillMaskBatcher(host, new FillMaskBatchingOptions());
         var engine = host.Models.FillMask!;
         var queries = new[] { "Paris is the capital of [MASK].", "[MASK] is a city.", "Berlin ist die [MASK] von Deutschland." }
@@ -175,27 +181,11 @@ public sealed class FillMaskBatcherTests
     [Fact]
     public async Task A_lone_query_on_an_idle_host_runs_at_once()
     {
-        using var host = new ModelHost(
-            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
-                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance),
-            new ModelHostOptions(), NullLogger<ModelHost>.Instance);
-        host.Start();
-        await host.Loaded;
+        using var host = await DemoHost();
         var batcher = new FillMaskBatcher(host, new FillMaskBatchingOptions());
         var result = await batcher.SubmitAsync(host.Models.FillMask!.Prepare(new FillMaskQuery("[MASK] is a city.")));
         Assert.Equal(1, batcher.LastBatchSize);
         Assert.Equal(5, result.Masks[0].Predictions.Count);
-    }
-
-    static async Task<ModelHost> DemoHost()
-    {
-        var host = new ModelHost(
-            () => new LoadedModels(DemoMaskedLm.Create(torch.CPU, torch.ScalarType.Float32), new FillMaskOptions(),
-                new ProjectionOptions { CacheDirectory = Directory.CreateTempSubdirectory().FullName }, NullLogger.Instance),
-            new ModelHostOptions(), NullLogger<ModelHost>.Instance);
-        host.Start();
-        await host.Loaded;
-        return host;
     }
 
     [Fact]
