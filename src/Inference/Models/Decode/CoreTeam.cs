@@ -49,10 +49,15 @@ public sealed class CoreTeam
         }
         try
         {
+            // First close the last job: a worker that read its state before it ended could otherwise see this
+            // job's larger _count, claim a chunk against the old state and run this job's chunk twice (seen in CI).
+            // From here its compare-exchange fails; a worker that sees the closing generation finds no chunk.
+            long closing = (Volatile.Read(ref _state) >> 32) + 1;
+            Interlocked.Exchange(ref _state, (closing << 32) | int.MaxValue);
             _action = action;
             _count = count;
             Volatile.Write(ref _done, 0);
-            long generation = (Volatile.Read(ref _state) >> 32) + 1;
+            long generation = closing + 1;
             Interlocked.Exchange(ref _state, generation << 32); // publishes the job (full fence)
             foreach (var worker in _workers) worker.Wake();
             int mine = Work(generation);
