@@ -21,7 +21,7 @@ public static class BenchmarkProgram
         string? Value(string option) => Array.IndexOf(args, option) is int at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
         string? output = Value("--out"), dtypes = Value("--chat-dtypes");
         string[] valued = ["--out", "--chat-dtypes"];
-        var unknown = args.Where((a, i) => a != "--quick" && a != "--peers" && a != "--decode-peers" && !valued.Contains(a) && !(i > 0 && valued.Contains(args[i - 1]))).ToArray();
+        var unknown = args.Where((a, i) => a != "--quick" && a != "--peers" && a != "--decode-peers" && a != "--decode-profile" && !valued.Contains(a) && !(i > 0 && valued.Contains(args[i - 1]))).ToArray();
         // `--chat-dtypes none` skips the chat phase (a look at fill-mask alone).
         string[]? chatDTypes = dtypes == "none" ? [] : dtypes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (unknown.Length > 0 || (args.Contains("--out") && output is null) || (args.Contains("--chat-dtypes") && dtypes is null)
@@ -35,6 +35,11 @@ public static class BenchmarkProgram
             + (dtypes is null ? "" : $" --chat-dtypes {dtypes}") + (output is null ? "" : $" --out {Path.GetFileName(output)}");
         var settings = quick ? BenchmarkSettings.QuickRun with { Peers = peers } : BenchmarkSettings.Full;
         if (chatDTypes is not null) settings = settings with { ChatDTypes = chatDTypes };
+        if (args.Contains("--decode-profile"))
+        {
+            Peers.DecodeProfile.Run(BenchmarkSettings.Full.ChatConfig, Console.Out);
+            return 0;
+        }
         if (decodeOnly)
         {
             await Peers.DecodePeerRun.RunAsync(BenchmarkSettings.Full with { ChatDTypes = chatDTypes ?? ["float32"] }, Console.Out);

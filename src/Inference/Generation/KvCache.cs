@@ -36,6 +36,13 @@ public class KvCache(int layers, int capacity) : IDisposable
         return (k.narrow(2, 0, Length + t), v.narrow(2, 0, Length + t));
     }
 
+    /// <summary>
+    /// One layer's whole buffers [1, kvh, capacity, hs], allocated on first use, for a decode step that writes
+    /// position <see cref="Length"/> in place (and then calls <see cref="Advance"/>) instead of through <see cref="Append"/>.
+    /// </summary>
+    public (Tensor Keys, Tensor Values) Buffers(int layer, long kvHeads, long headDim, ScalarType dtype, Device device) =>
+        (_keys[layer] ??= Allocate(1, kvHeads, headDim, dtype, device), _values[layer] ??= Allocate(1, kvHeads, headDim, dtype, device));
+
     /// <summary>Called once per forward, after every layer appended its t positions.</summary>
     public void Advance(int t) => Length += t;
 
@@ -58,9 +65,11 @@ public class KvCache(int layers, int capacity) : IDisposable
         Length = length;
     }
 
-    Tensor Allocate(Tensor like) =>
+    Tensor Allocate(Tensor like) => Allocate(like.shape[0], like.shape[1], like.shape[3], like.dtype, like.device);
+
+    Tensor Allocate(long batch, long heads, long headDim, ScalarType dtype, Device device) =>
         // Uninitialised: only positions below Length are ever read.
-        torch.empty([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
+        torch.empty([batch, heads, capacity, headDim], dtype, device).DetachFromDisposeScope();
 
     public void Dispose()
     {

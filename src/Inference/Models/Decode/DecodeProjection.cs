@@ -47,8 +47,22 @@ public static class DecodeProjection
         KernelReads(weight, x) ? Multiply(weight, null, null, x) : nn.functional.linear(x, weight);
 
     static bool KernelReads(Tensor weight, Tensor x) =>
-        MatVecKernel.Supported && x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.numel() / x.shape[^1] <= MaxRows
-        && weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.dtype is ScalarType.Float32 or ScalarType.Int8 && weight.is_contiguous();
+        x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.numel() / x.shape[^1] <= MaxRows && KernelReads(weight);
+
+    /// <summary>True when the kernel multiplies by this weight: a contiguous CPU matrix, float32 or int8, on an AVX2 CPU.</summary>
+    public static bool KernelReads(Tensor weight) =>
+        MatVecKernel.Supported && weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.dtype is ScalarType.Float32 or ScalarType.Int8 && weight.is_contiguous();
+
+    /// <summary>
+    /// y = x W^T + b for <paramref name="rows"/> (at most <see cref="MaxRows"/>) float32 rows of the layer's input width at x,
+    /// written to y: a decode step over its own preallocated buffers. The weight must satisfy <see cref="KernelReads(Tensor)"/>.
+    /// </summary>
+    public static unsafe void Into(Linear layer, float* x, int rows, float* y) =>
+        Run(layer.weight!, Int8Weights.Scales(layer, layer.weight!), layer.bias, x, rows, y);
+
+    /// <summary>The tied vocabulary head x E^T into y, as <see cref="Into(Linear, float*, int, float*)"/>.</summary>
+    public static unsafe void Into(Embedding tied, float* x, int rows, float* y) =>
+        Run(tied.weight!, Int8Weights.Scales(tied, tied.weight!), null, x, rows, y);
 
     /// <summary>A prompt (or a CPU without AVX2) on int8 weights: the float32 matrix they stand for, one at a time, through libtorch.</summary>
     static Tensor Dequantized(Tensor weight, Tensor scales, Tensor? bias, Tensor x)
@@ -65,14 +79,19 @@ public static class DecodeProjection
         int n = (int)(rows.numel() / inFeatures);
         long[] shape = [.. x.shape[..^1], outFeatures];
         var y = torch.empty(shape, ScalarType.Float32, x.device);
+        Run(weight, scales, bias, (float*)Address(rows), n, (float*)Address(y));
+        return y;
+    }
+
+    static unsafe void Run(Tensor weight, Tensor? scales, Tensor? bias, float* x, int rows, float* y)
+    {
+        int outFeatures = (int)weight.shape[0], inFeatures = (int)weight.shape[1];
         var job = new Job
         {
             Weight = Address(weight), Int8 = scales is not null, Scales = scales is null ? null : (float*)Address(scales),
-            X = (float*)Address(rows), Bias = bias is null ? null : (float*)Address(bias), Y = (float*)Address(y),
-            Rows = n, In = inFeatures, Out = outFeatures,
+            X = x, Bias = bias is null ? null : (float*)Address(bias), Y = y, Rows = rows, In = inFeatures, Out = outFeatures,
         };
         CoreTeam.Shared.Run((outFeatures + ChunkRows - 1) / ChunkRows, job.Chunk);
-        return y;
     }
 
     /// <summary>The first element of a contiguous CPU tensor; libtorch's memory does not move.</summary>

@@ -43,8 +43,26 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
     public Tensor Forward(Tensor inputIds, KvCache cache, HiddenStateIntervention? intervention = null) =>
         model.forward(inputIds, [cache], intervention);
 
-    /// <summary>One new token per sequence [B, 1], each continuing its own cache: the weights are read once for all B.</summary>
-    public Tensor DecodeBatch(Tensor inputIds, IReadOnlyList<KvCache> caches) => model.forward(inputIds, caches, null);
+    /// <summary>
+    /// One new token per sequence [B, 1], each continuing its own cache: the weights are read once for all B.
+    /// A float32 model on the CPU takes the written-out step (<see cref="LlamaDecodeStep"/>) for up to
+    /// <see cref="DecodeProjection.MaxRows"/> sequences; everything else the modules.
+    /// </summary>
+    public Tensor DecodeBatch(Tensor inputIds, IReadOnlyList<KvCache> caches) =>
+        WrittenOutStep && caches.Count <= DecodeProjection.MaxRows && inputIds.device_type == DeviceType.CPU && DecodeStep is { } step
+            ? step.Run(inputIds, caches)
+            : model.forward(inputIds, caches, null);
+
+    /// <summary>False sends decode steps through the modules too (benchmark A/B, tests).</summary>
+    public bool WrittenOutStep { get; set; } = true;
+
+    /// <summary>True when decode steps take the written-out step (float32 on an AVX2 CPU).</summary>
+    public bool DecodesWrittenOut => WrittenOutStep && DecodeStep is not null;
+
+    // Built at the first decode step, after loading, kernel layout and quantisation have settled the weights.
+    LlamaDecodeStep? DecodeStep => _decodeStepChecked ? _decodeStep : (_decodeStepChecked = true, _decodeStep = LlamaDecodeStep.TryCreate(this, _dtype)).Item2;
+    LlamaDecodeStep? _decodeStep;
+    bool _decodeStepChecked;
 
     /// <summary>Vocabulary logits [..., V] for hidden states [..., H]: the head runs only where it is needed.</summary>
     public Tensor Logits(Tensor hidden) => lm_head is null ? DecodeProjection.Linear(model.Embeddings, hidden) : DecodeProjection.Linear(lm_head, hidden);

@@ -99,6 +99,35 @@ public sealed class DecoderParityTests(ITestOutputHelper output)
         caches.ForEach(c => c.Dispose());
     }
 
+    /// <summary>
+    /// Every prompt fed one token per decode step, all cases in one batch from empty caches: every logit of every
+    /// position then comes from the decode path (on a float32 CPU model the written-out step, asserted).
+    /// </summary>
+    [Theory]
+    [InlineData(ChatFixtures.Llama)]
+    [InlineData(ChatFixtures.Qwen2)]
+    public void Decode_steps_alone_reproduce_the_reference_logits(string name)
+    {
+        using var model = (LlamaForCausalLM)Load(name);
+        using var scope = torch.NewDisposeScope();
+        using var mode = torch.inference_mode();
+        var cases = ChatFixtures.Expected(name).Cases;
+        int length = cases.Min(c => c.InputIds.Length);
+        var caches = cases.Select(c => model.NewCache(length)).ToList();
+        double worst = 0;
+        for (int t = 0; t < length; t++)
+        {
+            var ids = torch.tensor(cases.Select(c => (long)c.InputIds[t]).ToArray(), [cases.Count, 1]);
+            var logits = model.Logits(model.DecodeBatch(ids, caches).select(1, 0)).to(ScalarType.Float64); // [B, V]
+            for (int i = 0; i < cases.Count; i++)
+                worst = Math.Max(worst, logits[i].data<double>().ToArray().Zip(cases[i].Logits[t], (a, b) => Math.Abs(a - b)).Max());
+        }
+        Assert.True(model.DecodesWrittenOut, "a float32 CPU model decodes through the written-out step");
+        output.WriteLine($"{name}: {cases.Count} prompts, {length} decode steps each: largest logit difference {worst:E2}");
+        Assert.True(worst < LogitTolerance, $"{name}: largest logit difference {worst:E2}");
+        caches.ForEach(c => c.Dispose());
+    }
+
     [Fact]
     public void A_missing_weight_is_named()
     {

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using Service.Inference.Generation;
+using Service.Inference.Models.Decode;
+using Service.Inference.Models.Llama;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Service.Benchmarks.Peers;
+
+/// <summary>
+/// `--decode-profile`: where a decode step's time goes at the chat shape: the whole step (forward, head, argmax)
+/// against the same step's matrix products alone, at batch 1 and 8, interleaved rounds.
+/// </summary>
+public static class DecodeProfile
+{
+    public static void Run(LlamaConfig config, TextWriter log)
+    {
+        var directory = Environment.GetEnvironmentVariable("DECODE_PROFILE_DIR") ?? Directory.CreateTempSubdirectory("bench-profile-").FullName;
+        if (!File.Exists(Path.Combine(directory, "config.json"))) ChatCheckpoint.Write(directory, config);
+        using var mode = torch.inference_mode();
+        using var model = (LlamaForCausalLM)Inference.Models.CausalLanguageModelLoader.Load(Inference.Checkpoints.CheckpointDirectory.Open(directory), torch.CPU, ScalarType.Float32);
+        var linears = model.named_modules().Select(m => m.module).OfType<Linear>().ToList();
+        var embedding = model.named_modules().Select(m => m.module).OfType<Embedding>().Single();
+        {
+            using var a = model.NewCache(64);
+            using var b = model.NewCache(64);
+            var prompt = torch.arange(32, dtype: ScalarType.Int64).unsqueeze(0);
+            model.Forward(prompt, a).Dispose();
+            model.Forward(prompt, b).Dispose();
+            double worst = 0;
+            for (int step = 0; step < 16; step++)
+            {
+                using var scope = torch.NewDisposeScope();
+                var ids = torch.full([1, 1], 100L + step, dtype: ScalarType.Int64);
+                model.WrittenOutStep = true;
+                var written = model.DecodeBatch(ids, [a]);
+                model.WrittenOutStep = false;
+                var modules = model.DecodeBatch(ids, [b]);
+                worst = Math.Max(worst, (written - modules).abs().max().item<float>());
+            }
+            model.WrittenOutStep = true;
+            log.WriteLine($"written-out vs module step, 16 steps: max |hidden difference| {worst:G3}");
+        }
+        foreach (int batch in new[] { 1, 8 })
+        {
+            var caches = Enumerable.Range(0, batch).Select(_ => model.NewCache(256)).ToList();
+            foreach (var cache in caches) model.Forward(torch.arange(32, dtype: ScalarType.Int64).unsqueeze(0), cache).Dispose();
+            var (written, modules, products) = (new List<double>(), new List<double>(), new List<double>());
+            Action Step(bool writtenOut) => () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                model.WrittenOutStep = writtenOut;
+                var ids = torch.full([batch, 1], 7L, dtype: ScalarType.Int64);
+                var logits = model.Logits(model.DecodeBatch(ids, caches).select(1, 0));
+                for (int i = 0; i < batch; i++) Sampler.Greedy(logits[i]);
+            };
+            for (int round = 0; round < 5; round++)
+            {
+                written.Add(Time(Step(true)));
+                modules.Add(Time(Step(false)));
+                products.Add(Time(() =>
+                {
+                    using var scope = torch.NewDisposeScope();
+                    foreach (var linear in linears) DecodeProjection.Linear(linear, torch.ones(batch, linear.weight!.shape[1]));
+                    DecodeProjection.Linear(embedding, torch.ones(batch, embedding.weight!.shape[1]));
+                }));
+            }
+            model.WrittenOutStep = true;
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"batch {batch}, {caches[0].Length} cached: written-out step {Measure.Median(written):F1} ms, module step {Measure.Median(modules):F1} ms, their products alone {Measure.Median(products):F1} ms"));
+            foreach (var cache in caches) cache.Dispose();
+        }
+    }
+
+    static double Time(Action action, int n = 8)
+    {
+        action();
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < n; i++) action();
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds / n;
+    }
+}
