@@ -21,7 +21,13 @@ public static class Sampler
     public static int Next(Tensor logits, SamplingParameters p, IEnumerable<int> previous, Generator generator)
     {
         using var scope = torch.NewDisposeScope();
-        return Pick(Distribution(logits, p, previous), p, generator);
+        if (p.IsGreedy || p.TopK is not null || logits.device_type != DeviceType.CPU || logits.dtype != ScalarType.Float32 || logits.dim() != 1)
+            return Pick(Distribution(logits, p, previous), p, generator);
+        var penalised = p.RepetitionPenalty != 1.0 ? RepetitionPenalty(logits, previous, p.RepetitionPenalty) : logits;
+        using var dense = penalised.contiguous();
+        double uniform = torch.rand(1, ScalarType.Float64, generator: generator).item<double>(); // one number per draw, as Draw takes
+        int id = CpuSampling.TemperatureTopP(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(dense.bytes), p.Temperature, p.TopP, uniform);
+        return id >= 0 ? id : throw new ArgumentException("No token has a positive probability.", nameof(logits));
     }
 
     /// <summary>
@@ -109,24 +115,7 @@ public static class Sampler
         return WideNucleusThreshold(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(probs.bytes), p); // in place, no copy
     }
 
-    static double WideNucleusThreshold(ReadOnlySpan<float> probs, double p)
-    {
-        const int shift = 16;
-        var mass = new double[1 << (32 - shift)]; // non-negative floats: a larger bit pattern is a larger value
-        foreach (float v in probs) mass[BitConverter.SingleToInt32Bits(v) >>> shift] += v;
-        double above = 0;
-        int bucket = mass.Length - 1;
-        for (; bucket > 0 && above + mass[bucket] < p - 1e-12; bucket--) above += mass[bucket];
-        var inBucket = new List<float>();
-        foreach (float v in probs) if (BitConverter.SingleToInt32Bits(v) >>> shift == bucket) inBucket.Add(v);
-        inBucket.Sort((x, y) => y.CompareTo(x));
-        foreach (float v in inBucket)
-        {
-            above += v;
-            if (above >= p - 1e-12) return v;
-        }
-        return inBucket.Count > 0 ? inBucket[^1] : 0; // rounding: the mass never quite reached p
-    }
+    static double WideNucleusThreshold(ReadOnlySpan<float> probs, double p) => CpuSampling.NucleusThreshold(probs, p - 1e-12);
 
     /// <summary>
     /// Draws one id from softmax(logits) with the request's own generator. On the CPU by the inverse

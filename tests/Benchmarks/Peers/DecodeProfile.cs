@@ -68,6 +68,15 @@ public static class DecodeProfile
                 }));
             }
             model.WrittenOutStep = true;
+            if (batch == 1)
+            {
+                using var scope = torch.NewDisposeScope();
+                var row = model.Logits(model.DecodeBatch(torch.full([1, 1], 7L, dtype: ScalarType.Int64), caches).select(1, 0))[0];
+                using var generator = Sampler.NewGenerator(7);
+                var soulChat = new SamplingParameters(0.95, 0.75);
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"sampling one row (top-p 0.75, temperature 0.95): {Time(() => Sampler.Next(row, soulChat, [], generator), 20):F2} ms; greedy {Time(() => Sampler.Greedy(row), 20):F2} ms"));
+            }
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"batch {batch}, {caches[0].Length} cached: written-out step {Measure.Median(written):F1} ms, module step {Measure.Median(modules):F1} ms, their products alone {Measure.Median(products):F1} ms"));
             foreach (var cache in caches) cache.Dispose();

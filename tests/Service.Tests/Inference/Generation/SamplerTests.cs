@@ -180,6 +180,34 @@ public sealed class SamplerTests
         Assert.True(actual.Intersect(expected).Count() >= Math.Min(actual.Length, expected.Length) - 2);
     }
 
+    /// <summary>The row sampler Next uses for float32 CPU logits finds the same nucleus, on its unnormalised weights.</summary>
+    [Theory]
+    [InlineData(1.5, 0.75, 1.0)]
+    [InlineData(1.0, 0.95, 1.0)]
+    [InlineData(0.3, 0.75, 0.95)]
+    public void The_cpu_row_sampler_keeps_the_nucleus_by_definition(double zipf, double p, double temperature)
+    {
+        var random = new Random(5);
+        var ranks = Enumerable.Range(1, 151_936).OrderBy(_ => random.Next()).ToArray();
+        var row = ranks.Select(r => (float)(-zipf * Math.Log(r))).ToArray();
+        for (int i = 0; i < 200; i++) row[random.Next(row.Length)] = row[random.Next(row.Length)]; // ties
+        var weights = CpuSampling.Weights(row, temperature).ToArray();
+        float threshold = CpuSampling.NucleusThreshold(weights, (p - 1e-12) * weights.Sum(w => (double)w));
+        var actual = Enumerable.Range(0, row.Length).Where(i => weights[i] >= threshold).ToArray();
+        var expected = NucleusByDefinition([.. row.Select(l => (float)(l / temperature))], p);
+        Assert.InRange(actual.Length, expected.Length - 2, expected.Length + 2);
+        Assert.True(actual.Intersect(expected).Count() >= Math.Min(actual.Length, expected.Length) - 2);
+    }
+
+    [Fact]
+    public void A_row_of_minus_infinity_is_refused_by_name()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = Sampler.NewGenerator(1);
+        var row = torch.full(5, float.NegativeInfinity);
+        Assert.Throws<ArgumentException>(() => Sampler.Next(row, new SamplingParameters(1, 0.75), [], g));
+    }
+
     [Fact]
     public void Half_precision_logits_are_sampled_in_float32_on_their_device()
     {
