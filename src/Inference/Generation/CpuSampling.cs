@@ -72,12 +72,12 @@ internal static class CpuSampling
         for (; bucket > 0 && above + buckets[bucket] < mass; bucket--) above += buckets[bucket];
         var inBucket = new List<float>();
         foreach (float v in values) if (BitConverter.SingleToInt32Bits(v) >>> shift == bucket) inBucket.Add(v);
-        inBucket.Sort((x, y) => y.CompareTo(x));
-        foreach (float v in inBucket)
+        inBucket.Sort(); // ascending; read from the largest
+        for (int i = inBucket.Count - 1; i >= 0; i--)
         {
-            above += v;
-            if (above >= mass) return v;
+            above += inBucket[i];
+            if (above >= mass) return inBucket[i];
         }
-        return inBucket.Count > 0 ? inBucket[^1] : 0; // rounding: the mass never quite reached the target
+        return inBucket.Count > 0 ? inBucket[0] : 0; // rounding: the mass never quite reached the target
     }
 }
