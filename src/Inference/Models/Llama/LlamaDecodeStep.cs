@@ -122,7 +122,9 @@ internal sealed unsafe class LlamaDecodeStep
             CoreTeam.Shared.Run(rows * _kvHeads, chunk =>
             {
                 int r = chunk / _kvHeads, head = chunk % _kvHeads;
-                Attend((float*)qs + r * qRow, keys[r], values[r], caches[r], head, (float*)ctx + r * qRow);
+                int groups = _heads / _kvHeads, offset = r * qRow + head * groups * _headDim;
+                long rows = (long)head * caches[r].Capacity * _headDim; // the KV head's [capacity, hs] block
+                GroupedAttention.Attend((float*)qs + offset, keys[r] + rows, values[r] + rows, caches[r].Length + 1, groups, _headDim, (float*)ctx + offset);
             });
             DecodeProjection.Into(layer.O, context, rows, projected);
             Add(x, projected, rows * _hidden);
@@ -182,49 +184,6 @@ internal sealed unsafe class LlamaDecodeStep
         for (int h = 0; h < _kvHeads; h++)
             new ReadOnlySpan<float>(source + h * _headDim, _headDim).CopyTo(new Span<float>(buffer + ((long)h * cache.Capacity + cache.Length) * _headDim, _headDim));
     }
-
-    /// <summary>
-    /// The query heads sharing KV head <paramref name="head"/> over positions 0..Length (the new one included):
-    /// softmax(q k^T / sqrt(hs)) v, each cached key and value read once for the whole group.
-    /// </summary>
-    void Attend(float* q, float* keys, float* values, KvCache cache, int head, float* context)
-    {
-        int groups = _heads / _kvHeads, positions = cache.Length + 1, hs = _headDim;
-        float scale = 1f / MathF.Sqrt(hs);
-        var scores = Scratch(groups * positions);
-        float* k = keys + (long)head * cache.Capacity * hs, v = values + (long)head * cache.Capacity * hs;
-        q += head * groups * hs;
-        context += head * groups * hs;
-        for (int s = 0; s < positions; s++)
-            for (int g = 0; g < groups; g++)
-                scores[g * positions + s] = TensorPrimitives.Dot(new ReadOnlySpan<float>(q + g * hs, hs), new ReadOnlySpan<float>(k + (long)s * hs, hs)) * scale;
-        var sums = new float[groups];
-        for (int g = 0; g < groups; g++)
-        {
-            var row = scores.AsSpan(g * positions, positions);
-            TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), row);
-            TensorPrimitives.Exp(row, row);
-            sums[g] = TensorPrimitives.Sum(row);
-            new Span<float>(context + g * hs, hs).Clear();
-        }
-        for (int s = 0; s < positions; s++)
-        {
-            var value = new ReadOnlySpan<float>(v + (long)s * hs, hs);
-            for (int g = 0; g < groups; g++)
-            {
-                var sum = new Span<float>(context + g * hs, hs);
-                TensorPrimitives.MultiplyAdd(value, scores[g * positions + s], sum, sum);
-            }
-        }
-        for (int g = 0; g < groups; g++)
-        {
-            var sum = new Span<float>(context + g * hs, hs);
-            TensorPrimitives.Divide(sum, sums[g], sum);
-        }
-    }
-
-    [ThreadStatic] static float[]? _scratch;
-    static float[] Scratch(int length) => _scratch is { } s && s.Length >= length ? s : _scratch = new float[Math.Max(length, 2 * (_scratch?.Length ?? 0))];
 
     /// <summary>transformers' RMSNorm per row: x * rsqrt(mean(x^2) + eps), then times the weight, in float32.</summary>
     void RmsNorm(float* x, Parameter weight, float* output, int rows)
