@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Service.Inference.Generation;
@@ -20,11 +22,8 @@ internal static class CpuSampling
     {
         var weights = Weights(logits, temperature);
         if (weights.IsEmpty) return -1;
-        double total = Sum(weights);
-        float threshold = topP < 1.0 ? NucleusThreshold(weights, (topP - 1e-12) * total) : float.Epsilon;
-        double kept = 0;
-        foreach (float w in weights) if (w >= threshold) kept += w;
-        double target = uniform * kept, cumulative = 0;
+        float threshold = topP < 1.0 ? NucleusThreshold(weights, (topP - 1e-12) * SumAtLeast(weights, 0)) : float.Epsilon;
+        double target = uniform * SumAtLeast(weights, threshold), cumulative = 0;
         int last = -1;
         for (int i = 0; i < weights.Length; i++)
         {
@@ -49,10 +48,20 @@ internal static class CpuSampling
         return weights;
     }
 
-    static double Sum(ReadOnlySpan<float> values)
+    /// <summary>The sum in float64 of the values at or above the threshold, eight at a time.</summary>
+    static double SumAtLeast(ReadOnlySpan<float> values, float threshold)
     {
-        double sum = 0;
-        foreach (float v in values) sum += v;
+        var (low, high, bound) = (Vector256<double>.Zero, Vector256<double>.Zero, Vector256.Create(threshold));
+        ref float first = ref MemoryMarshal.GetReference(values);
+        int i = 0;
+        for (; i + 8 <= values.Length; i += 8)
+        {
+            var v = Vector256.LoadUnsafe(ref first, (nuint)i);
+            var (a, b) = Vector256.Widen(Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, bound), v, Vector256<float>.Zero));
+            (low, high) = (low + a, high + b);
+        }
+        double sum = Vector256.Sum(low + high);
+        for (; i < values.Length; i++) if (values[i] >= threshold) sum += values[i];
         return sum;
     }
 
