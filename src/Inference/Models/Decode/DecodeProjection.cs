@@ -14,9 +14,9 @@ namespace Service.Inference.Models.Decode;
 /// its bfloat16 one is a scalar loop without AVX-512 BF16, while llama.cpp decodes near the read limit
 /// on the same weights; a decode step is nothing but such products.
 /// Weights are float32, int8 (float32 activations) or, in a bfloat16/float16 model, that dtype with
-/// activations of the same dtype: those rows are widened to float32 (exact), the product and the bias
-/// are summed in float32 and the result rounded once to the model's dtype (to nearest, ties to even),
-/// as libtorch's own CPU linear does for these dtypes (addmm accumulates in float32, adds the bias, rounds).
+/// activations of the same dtype: those rows are widened to float32 (exact), the products summed in
+/// float32 and the result rounded to the model's dtype (to nearest, ties to even), the bias added as
+/// libtorch's own CPU linear adds it for these dtypes.
 /// </summary>
 public static class DecodeProjection
 {
@@ -82,9 +82,16 @@ public static class DecodeProjection
             using var rows = x.contiguous();
             return Multiply(weight, scales, bias, rows, [.. x.shape[..^1], outFeatures]);
         }
-        using var scope = torch.NewDisposeScope(); // the float32 copies of the half-precision rows, bias and sums go at once
-        var sums = Multiply(weight, null, bias?.to(ScalarType.Float32), x.to(ScalarType.Float32).contiguous(), [.. x.shape[..^1], outFeatures]);
-        return scope.MoveToOuter(sums.to(x.dtype)); // rounded to nearest, ties to even
+        // Half-precision rows: rounded once to nearest even from the float32 sums, the bias added where libtorch adds it
+        // (measured on bfloat16 and float16): rows [N, in] go to addmm, which adds it to the float32 sums before that
+        // rounding; rows [B, T, in] to matmul and then an add in the dtype, a second rounding. Prompts and decode steps
+        // (both [B, T, in]) thus round alike.
+        using var scope = torch.NewDisposeScope(); // the float32 copies of the rows, bias and sums go at once
+        bool biasBeforeRounding = x.dim() <= 2;
+        var sums = Multiply(weight, null, biasBeforeRounding ? bias?.to(ScalarType.Float32) : null, x.to(ScalarType.Float32).contiguous(), [.. x.shape[..^1], outFeatures]);
+        var y = sums.to(x.dtype);
+        if (!biasBeforeRounding && bias is not null) y.add_(bias);
+        return scope.MoveToOuter(y);
     }
 
     /// <summary>The float32 sums of contiguous float32 rows into a new float32 tensor of the given shape.</summary>
