@@ -55,7 +55,7 @@ public static class DecodeProjection
     static bool KernelReads(Tensor weight, Tensor x) =>
         MatVecKernel.Supported && x.device_type == DeviceType.CPU && x.numel() / x.shape[^1] <= MaxRows
         && weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.is_contiguous()
-        && (x.dtype == ScalarType.Float32 ? weight.dtype is ScalarType.Float32 or ScalarType.Int8 : x.dtype == weight.dtype && Type(x.dtype) is not null);
+        && (x.dtype == ScalarType.Float32 ? weight.dtype is ScalarType.Float32 or ScalarType.Int8 : x.dtype is ScalarType.BFloat16 or ScalarType.Float16 && weight.dtype == x.dtype);
 
     static WeightType? Type(ScalarType dtype) => dtype switch
     {
