@@ -141,11 +141,10 @@ public static unsafe class MatVecKernel
     static void Prefetch<TLoad, T>(T* w0, T* w1, T* w2, T* w3, int k) where TLoad : struct, IWeightLoader<T> where T : unmanaged
     {
         if (TLoad.PrefetchAhead == 0) return;
-        int at = k + TLoad.PrefetchAhead;
-        Sse.Prefetch0(w0 + at);
-        Sse.Prefetch0(w1 + at);
-        Sse.Prefetch0(w2 + at);
-        Sse.Prefetch0(w3 + at);
+        Sse.Prefetch0(w0 + k + TLoad.PrefetchAhead); // pointer + k + constant: one addressing mode, as float32's loop had it
+        Sse.Prefetch0(w1 + k + TLoad.PrefetchAhead);
+        Sse.Prefetch0(w2 + k + TLoad.PrefetchAhead);
+        Sse.Prefetch0(w3 + k + TLoad.PrefetchAhead);
     }
 
     /// <summary>The four horizontal sums of four accumulators, as one vector [s0, s1, s2, s3].</summary>
