@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Service.Benchmarks;
 
 /// <summary>
-/// `dotnet run -c Release --project tests/Benchmarks -- [--quick] [--chat-dtypes float32,bfloat16] [--out BENCHMARKS.md]`: measures the
+/// `dotnet run -c Release --project tests/Benchmarks -- [--quick] [--chat-dtypes float32,bfloat16,float16] [--out BENCHMARKS.md]`: measures the
 /// machine's limits, then fill-mask and chat against them, and writes the Markdown report and its plot.
 /// </summary>
 public static class BenchmarkProgram
@@ -25,10 +25,10 @@ public static class BenchmarkProgram
         // `--chat-dtypes none` skips the chat phase (a look at fill-mask alone).
         string[]? chatDTypes = dtypes == "none" ? [] : dtypes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (unknown.Length > 0 || (args.Contains("--out") && output is null) || (args.Contains("--chat-dtypes") && dtypes is null)
-            || chatDTypes?.Any(d => d is not ("float32" or "bfloat16") && !(decodeOnly && d == "int8")) == true)
+            || chatDTypes?.Any(d => d is not ("float32" or "bfloat16" or "float16") && !(decodeOnly && d == "int8")) == true)
         {
-            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--chat-dtypes float32,bfloat16|none] [--out BENCHMARKS.md]");
-            Console.Error.WriteLine("   or: dotnet run -c Release --project tests/Benchmarks -- --decode-peers [--chat-dtypes float32,bfloat16,int8]  (batch-1 decode against llama.cpp only; int8 meets Q8_0)");
+            Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--chat-dtypes float32,bfloat16,float16|none] [--out BENCHMARKS.md]");
+            Console.Error.WriteLine("   or: dotnet run -c Release --project tests/Benchmarks -- --decode-peers [--chat-dtypes float32,bfloat16,float16,int8]  (batch-1 decode against llama.cpp only; int8 meets Q8_0)");
             return 2;
         }
         var command = "dotnet run -c Release --project tests/Benchmarks --" + (quick ? " --quick" : "") + (quick && peers ? " --peers" : "")

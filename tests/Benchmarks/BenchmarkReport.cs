@@ -96,8 +96,10 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
         md.AppendLine();
         md.AppendLine("Which bound is which: a batch-1 pass streams its weights, a pure read, so every memory bound below (fill-mask roofline, chat decode, " +
             "profile stages) divides bytes read by the read bandwidth; the copy figure counts a read and a write per byte and is shown beside the decode ratio " +
-            "for comparison with earlier runs, which used it. Compute bounds use the GEMM rate of the dtype served. The matvec rates are what libtorch's GEMV " +
-            "achieves when streaming a weight matrix; parameters/s relative to float32 says how much faster a half-precision model can decode at these rates.");
+            "for comparison with earlier runs, which used it. Compute bounds use the GEMM rate of the dtype served (float32's for float16, whose prompts are " +
+            "multiplied in float32). The matvec rates are what libtorch's GEMV achieves when streaming a weight matrix; parameters/s relative to float32 says " +
+            "how much faster a half-precision model could decode at these rates. The service's decode steps use its own kernel (`MatVecKernel`) for every " +
+            "dtype on an AVX2 CPU, not libtorch's GEMV.");
         md.AppendLine();
 
         md.AppendLine("## Fill-mask");

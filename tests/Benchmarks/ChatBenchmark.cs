@@ -27,8 +27,10 @@ public sealed record ChatReport(
     long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize, Peers.ChatPeerReport Peer, PrefixCacheFigures PrefixCache)
 {
     public double PrefillP50Ms => Measure.Median(PrefillMs);
-    /// <summary>The GEMM rate of the served dtype.</summary>
+    /// <summary>The GEMM rate of the served dtype (float16 prompts are multiplied in float32: HalfPrecisionPrompts).</summary>
     public double GemmRate(MachineLimits m) => DType == "bfloat16" ? m.GemmBf16FlopsPerSecond : m.GemmFlopsPerSecond;
+    /// <summary>libtorch's batch-1 matvec rate in the served dtype (int8 weights have none; float32's is shown).</summary>
+    public double MatVecRate(MachineLimits m) => DType switch { "bfloat16" => m.MatVecBf16BytesPerSecond, "float16" => m.MatVecF16BytesPerSecond, _ => m.MatVecBytesPerSecond };
     public double PrefillBoundMs(MachineLimits m) => PrefillFlops / GemmRate(m) * 1000;
     /// <summary>The older, looser figure: copy bandwidth counts bytes written as well as read.</summary>
     public double DecodeCopyBoundTokensPerSecond(MachineLimits m) => m.CopyBytesPerSecond / DecodeBytesPerToken;
@@ -76,9 +78,9 @@ public sealed record ChatReport(
         md.AppendLine();
         md.AppendLine("| figure | measured | limit measured in this run | ratio |");
         md.AppendLine("|---|---|---|---|");
-        string gemm = DType == "bfloat16" ? "bfloat16 GEMM rate" : "GEMM rate";
+        string gemm = DType switch { "bfloat16" => "bfloat16 GEMM rate", "float16" => "float32 GEMM rate (float16 prompts are multiplied in float32)", _ => "GEMM rate" };
         double streamMs = DecodeBytesPerToken / m.ReadBytesPerSecond * 1000;
-        string matvec = DType == "bfloat16" ? $"at the bfloat16 matvec rate {m.MatVecBf16BytesPerSecond / DecodeBytesPerToken:F2}" : $"at the matvec rate {m.MatVecBytesPerSecond / DecodeBytesPerToken:F2}";
+        string matvec = $"at libtorch's {(DType is "bfloat16" or "float16" ? DType + " " : "")}matvec rate {MatVecRate(m) / DecodeBytesPerToken:F2}";
         md.AppendLine($"| prefill of a {PromptTokens}-token prompt (time to first token, in process, p50 of {PrefillMs.Count}) | {PrefillP50Ms:F0} ms ({PrefillFlops / (PrefillP50Ms / 1000) / 1e9:F1} GFLOP/s) | " +
             $"{PrefillFlops / 1e9:F0} GFLOP / {gemm} = {PrefillBoundMs(m):F0} ms | {PrefillP50Ms / PrefillBoundMs(m):F2}x |");
         md.AppendLine($"| time to first token over HTTP, same prompt, stream=true | {HttpTtftMs:F0} ms | {PrefillBoundMs(m):F0} ms | {HttpTtftMs / PrefillBoundMs(m):F2}x |");

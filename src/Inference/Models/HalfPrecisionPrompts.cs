@@ -13,8 +13,9 @@ namespace Service.Inference.Models;
 /// and rounding back takes 0.5x the float16 kernel's time at 64-96 rows, 0.7x at 128, 0.4x at 512,
 /// but 1.4x at 32-48 rows. So on the CPU, a product of at least <see cref="WidenFromRows"/> rows (a
 /// prompt chunk) is computed in float32 and rounded back to
-/// float16; fewer rows (decode steps, up to 8 streams) keep the float16 kernel. Only float16 CPU
-/// tensors take this path: bfloat16, float32 and CUDA are untouched.
+/// float16; fewer rows keep libtorch's float16 kernel, which decode steps (up to 8 streams) reach only
+/// on a CPU without AVX2/FMA: elsewhere DecodeProjection sends them to its own kernel first. Only
+/// float16 CPU tensors take this path: bfloat16, float32 and CUDA are untouched.
 /// </summary>
 public static class HalfPrecisionPrompts
 {

@@ -8,14 +8,14 @@ namespace Service.Benchmarks.Peers;
 
 /// <summary>
 /// `--decode-peers`: only the batch-1 decode comparison with llama.cpp at the full chat shape (minutes, not the
-/// hour of a full run), preceded by the decode kernel against libtorch's float32 matrix-vector product on the
-/// Qwen2-0.5B matrices, interleaved. For A/B work on decode speed; BENCHMARKS.md comes from the full run.
+/// hour of a full run), preceded by the decode kernel against libtorch's matrix-vector product on the
+/// Qwen2-0.5B matrices (float32 and each half-precision dtype asked for), interleaved. For A/B work on decode speed; BENCHMARKS.md comes from the full run.
 /// </summary>
 public static class DecodePeerRun
 {
     public static async Task RunAsync(BenchmarkSettings settings, TextWriter log)
     {
-        MatVecComparison(log);
+        MatVecComparison(settings.ChatDTypes, log);
         var config = settings.ChatConfig;
         foreach (var dtype in settings.ChatDTypes)
         {
@@ -79,21 +79,26 @@ public static class DecodePeerRun
             $"int8 against float32 over {steps} greedy decode steps: max |logit difference| {maxError:G3} (logits up to {largest:G3}), top-1 agreement {agree}/{steps}"));
     }
 
-    /// <summary>Weight bytes per second of one-row products: libtorch on the column-major weight it reads fastest, the kernel on the row-major one.</summary>
-    static void MatVecComparison(TextWriter log)
+    /// <summary>
+    /// Weight bytes per second of one-row products: libtorch on the layout it reads fastest (float32 column-major, half
+    /// precision row-major: see KernelLayout), the kernel on the row-major one; float32, and each half-precision dtype run.
+    /// </summary>
+    static void MatVecComparison(IEnumerable<string> dtypes, TextWriter log)
     {
         using var mode = torch.inference_mode();
+        foreach (var dtype in dtypes.Where(d => d is "bfloat16" or "float16").Prepend("float32").Distinct())
         foreach (var (inFeatures, outFeatures) in new[] { (896, 4864), (4864, 896), (896, 151936) })
         {
             using var scope = torch.NewDisposeScope();
-            var rowMajor = torch.randn(outFeatures, inFeatures);
-            var columnMajor = rowMajor.t().contiguous().t();
-            var x = torch.randn(1, inFeatures);
-            double bytes = 4.0 * inFeatures * outFeatures;
+            var type = Inference.Runtime.TorchRuntime.ResolveDType(dtype);
+            var rowMajor = torch.randn(outFeatures, inFeatures).to(type);
+            var torchLayout = type == ScalarType.Float32 ? rowMajor.t().contiguous().t() : rowMajor;
+            var x = torch.randn(1, inFeatures).to(type);
+            double bytes = (double)rowMajor.element_size() * inFeatures * outFeatures;
             var (torchRates, kernelRates) = (new List<double>(), new List<double>());
             for (int round = 0; round < 21; round++)
             {
-                torchRates.Add(Rate(() => nn.functional.linear(x, columnMajor).Dispose()));
+                torchRates.Add(Rate(() => nn.functional.linear(x, torchLayout).Dispose()));
                 kernelRates.Add(Rate(() => DecodeProjection.Linear(rowMajor, x).Dispose()));
             }
             double Rate(Action product)
@@ -105,7 +110,7 @@ public static class DecodePeerRun
                 return n * bytes / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
             }
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"matvec [{inFeatures} -> {outFeatures}] float32: libtorch {Measure.Median(torchRates):F1} GB/s, decode kernel ({CoreTeam.Shared.Threads} threads) {Measure.Median(kernelRates):F1} GB/s, median ratio {Measure.Median(kernelRates.Zip(torchRates, (k, t) => k / t).ToList()):F2}"));
+                $"matvec [{inFeatures} -> {outFeatures}] {dtype}: libtorch {Measure.Median(torchRates):F1} GB/s, decode kernel ({CoreTeam.Shared.Threads} threads) {Measure.Median(kernelRates):F1} GB/s, median ratio {Measure.Median(kernelRates.Zip(torchRates, (k, t) => k / t).ToList()):F2}"));
         }
     }
 }

@@ -12,8 +12,8 @@ namespace Service.Benchmarks.Peers;
 /// Writes the benchmark's Qwen2 checkpoint (model.safetensors + tokenizer.json) as a GGUF file for
 /// llama.cpp, with the keys and tensor names llama.cpp's convert_hf_to_gguf.py writes for the qwen2
 /// architecture: GGUF version 3, key/value metadata, tensor infos (dimensions innermost first), data
-/// aligned to 32 bytes. Same values as the service loads: float32, or bfloat16 rounded as torch's
-/// `to(bfloat16)` rounds (1-D tensors, the norms and biases, stay float32 as the converter keeps them).
+/// aligned to 32 bytes. Same values as the service loads: float32, or bfloat16/float16 rounded as torch's
+/// `to(bfloat16)`/`to(float16)` round (1-D tensors, the norms and biases, stay float32 as the converter keeps them).
 /// </summary>
 public static class QwenGguf
 {
@@ -62,7 +62,7 @@ public static class QwenGguf
         void Text(string key, string v) => Key(key, ValueType.String, () => Str(w, v));
         Text("general.architecture", "qwen2");
         Text("general.name", "benchmark-random-qwen2");
-        U32("general.file_type", q8_0 ? 7u : dtype == ScalarType.BFloat16 ? 32u : 0u); // LLAMA_FTYPE_MOSTLY_Q8_0 / MOSTLY_BF16 / ALL_F32
+        U32("general.file_type", q8_0 ? 7u : dtype == ScalarType.BFloat16 ? 32u : dtype == ScalarType.Float16 ? 1u : 0u); // LLAMA_FTYPE_MOSTLY_Q8_0 / MOSTLY_BF16 / MOSTLY_F16 / ALL_F32
         U32("general.alignment", Alignment);
         U32("qwen2.block_count", (uint)c.NumHiddenLayers);
         U32("qwen2.context_length", (uint)c.MaxPositionEmbeddings);

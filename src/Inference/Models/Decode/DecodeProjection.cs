@@ -8,11 +8,15 @@ namespace Service.Inference.Models.Decode;
 
 /// <summary>
 /// Linear layers of a decoder, dispatched by shape: a decode step (at most <see cref="MaxRows"/>
-/// rows of float32 activations on the CPU, a row-major float32 or int8 weight) goes to <see cref="MatVecKernel"/>
-/// across the <see cref="CoreTeam"/>; everything else (prompts, half precision, CUDA) to libtorch
-/// exactly as before. Why by hand: libtorch's float32 matrix-vector product streams the weight at
-/// ~13 GB/s on a machine that reads 20 GB/s (BENCHMARKS.md), while llama.cpp decodes near the read
-/// limit on the same weights; a decode step is nothing but such products.
+/// rows on the CPU, a row-major weight) goes to <see cref="MatVecKernel"/> across the <see cref="CoreTeam"/>;
+/// everything else (prompts, CUDA) to libtorch exactly as before. Why by hand: libtorch's float32
+/// matrix-vector product streams the weight at ~13 GB/s on a machine that reads 20 GB/s (BENCHMARKS.md),
+/// its bfloat16 one is a scalar loop without AVX-512 BF16, while llama.cpp decodes near the read limit
+/// on the same weights; a decode step is nothing but such products.
+/// Weights are float32, int8 (float32 activations) or, in a bfloat16/float16 model, that dtype with
+/// activations of the same dtype: those rows are widened to float32 (exact), the products summed in
+/// float32 and the result rounded to the model's dtype (to nearest, ties to even), the bias added as
+/// libtorch's own CPU linear adds it for these dtypes.
 /// </summary>
 public static class DecodeProjection
 {
@@ -22,8 +26,9 @@ public static class DecodeProjection
     /// <summary>Output rows per claimed chunk: big enough that claiming is negligible, small enough to balance two cores on a 128-row product.</summary>
     const int ChunkRows = 32;
 
-    /// <summary>True when float32 weights of this model should stay row-major for the kernel (CPU with AVX2 and FMA).</summary>
-    public static bool Applies(Tensor weight) => MatVecKernel.Supported && KernelLayout.Applies(weight);
+    /// <summary>True when this model's weights should stay row-major for the kernel (a float32, bfloat16 or float16 matrix on a CPU with AVX2 and FMA).</summary>
+    public static bool Applies(Tensor weight) =>
+        MatVecKernel.Supported && weight.device_type == DeviceType.CPU && weight.dim() == 2 && Type(weight.dtype) is WeightType.Float32 or WeightType.BFloat16 or WeightType.Float16;
 
     public static Tensor Linear(Linear layer, Tensor x)
     {
@@ -42,14 +47,17 @@ public static class DecodeProjection
         return scales is null ? nn.functional.linear(x, weight) : Dequantized(weight, scales, null, x);
     }
 
-    /// <summary>x W^T for a float32 weight [out, in] held outside a module.</summary>
+    /// <summary>x W^T for a weight [out, in] held outside a module.</summary>
     public static Tensor Linear(Tensor weight, Tensor x) =>
         KernelReads(weight, x) ? Multiply(weight, null, null, x) : nn.functional.linear(x, weight);
 
+    /// <summary>Float32 rows with a float32 or int8 weight, or bfloat16/float16 rows with a weight of their own dtype.</summary>
     static bool KernelReads(Tensor weight, Tensor x) =>
-        x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.numel() / x.shape[^1] <= MaxRows && KernelReads(weight);
+        MatVecKernel.Supported && x.device_type == DeviceType.CPU && x.numel() / x.shape[^1] <= MaxRows
+        && weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.is_contiguous()
+        && (x.dtype == ScalarType.Float32 ? weight.dtype is ScalarType.Float32 or ScalarType.Int8 : x.dtype is ScalarType.BFloat16 or ScalarType.Float16 && weight.dtype == x.dtype);
 
-    /// <summary>True when the kernel multiplies by this weight: a contiguous CPU matrix, float32 or int8, on an AVX2 CPU.</summary>
+    /// <summary>True when the kernel multiplies float32 rows by this weight: a contiguous CPU matrix, float32 or int8, on an AVX2 CPU.</summary>
     public static bool KernelReads(Tensor weight) =>
         MatVecKernel.Supported && weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.dtype is ScalarType.Float32 or ScalarType.Int8 && weight.is_contiguous();
 
@@ -64,6 +72,15 @@ public static class DecodeProjection
     public static unsafe void Into(Embedding tied, float* x, int rows, float* y) =>
         Run(tied.weight!, Int8Weights.Scales(tied, tied.weight!), null, x, rows, y);
 
+    static WeightType? Type(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => WeightType.Float32,
+        ScalarType.Int8 => WeightType.Int8,
+        ScalarType.BFloat16 => WeightType.BFloat16,
+        ScalarType.Float16 => WeightType.Float16,
+        _ => null,
+    };
+
     /// <summary>A prompt (or a CPU without AVX2) on int8 weights: the float32 matrix they stand for, one at a time, through libtorch.</summary>
     static Tensor Dequantized(Tensor weight, Tensor scales, Tensor? bias, Tensor x)
     {
@@ -75,20 +92,39 @@ public static class DecodeProjection
     {
         int outFeatures = (int)weight.shape[0], inFeatures = (int)weight.shape[1];
         if (x.shape[^1] != inFeatures) return nn.functional.linear(x, weight, bias); // libtorch's own shape error
-        using var rows = x.contiguous();
-        int n = (int)(rows.numel() / inFeatures);
-        long[] shape = [.. x.shape[..^1], outFeatures];
-        var y = torch.empty(shape, ScalarType.Float32, x.device);
-        Run(weight, scales, bias, (float*)Address(rows), n, (float*)Address(y));
+        if (x.dtype == ScalarType.Float32)
+        {
+            using var rows = x.contiguous();
+            return Multiply(weight, scales, bias, rows, [.. x.shape[..^1], outFeatures]);
+        }
+        // Half-precision rows: rounded once to nearest even from the float32 sums, the bias added where libtorch adds it
+        // (measured on bfloat16 and float16): rows [N, in] go to addmm, which adds it to the float32 sums before that
+        // rounding; rows [B, T, in] to matmul and then an add in the dtype, a second rounding. Prompts and decode steps
+        // (both [B, T, in]) thus round alike.
+        using var scope = torch.NewDisposeScope(); // the float32 copies of the rows, bias and sums go at once
+        bool biasBeforeRounding = x.dim() <= 2;
+        var sums = Multiply(weight, null, biasBeforeRounding ? bias?.to(ScalarType.Float32) : null, x.to(ScalarType.Float32).contiguous(), [.. x.shape[..^1], outFeatures]);
+        var y = sums.to(x.dtype);
+        if (!biasBeforeRounding && bias is not null) y.add_(bias);
+        return scope.MoveToOuter(y);
+    }
+
+    /// <summary>The float32 sums of contiguous float32 rows into a new float32 tensor of the given shape.</summary>
+    static unsafe Tensor Multiply(Tensor weight, Tensor? scales, Tensor? bias, Tensor rows, long[] shape)
+    {
+        int outFeatures = (int)weight.shape[0], inFeatures = (int)weight.shape[1];
+        var y = torch.empty(shape, ScalarType.Float32, rows.device);
+        Run(weight, scales, bias, (float*)Address(rows), (int)(rows.numel() / inFeatures), (float*)Address(y));
         return y;
     }
 
+    /// <summary>The float32 sums of <paramref name="rows"/> float32 rows at x into y, across the team.</summary>
     static unsafe void Run(Tensor weight, Tensor? scales, Tensor? bias, float* x, int rows, float* y)
     {
         int outFeatures = (int)weight.shape[0], inFeatures = (int)weight.shape[1];
         var job = new Job
         {
-            Weight = Address(weight), Int8 = scales is not null, Scales = scales is null ? null : (float*)Address(scales),
+            Weight = Address(weight), Type = Type(weight.dtype)!.Value, Scales = scales is null ? null : (float*)Address(scales),
             X = x, Bias = bias is null ? null : (float*)Address(bias), Y = y, Rows = rows, In = inFeatures, Out = outFeatures,
         };
         CoreTeam.Shared.Run((outFeatures + ChunkRows - 1) / ChunkRows, job.Chunk);
@@ -100,14 +136,14 @@ public static class DecodeProjection
     unsafe sealed class Job
     {
         public void* Weight;
-        public bool Int8;
+        public WeightType Type;
         public float* Scales, X, Bias, Y;
         public int Rows, In, Out;
 
         public void Chunk(int chunk)
         {
             int first = chunk * ChunkRows;
-            MatVecKernel.Run(Weight, Int8, Scales, X, Bias, Y, Rows, In, Out, first, Math.Min(Out, first + ChunkRows));
+            MatVecKernel.Run(Weight, Type, Scales, X, Bias, Y, Rows, In, Out, first, Math.Min(Out, first + ChunkRows));
         }
     }
 }

@@ -7,7 +7,7 @@ namespace Service.Tests.Inference.Models.Decode;
 /// <summary>
 /// The decode kernel against libtorch's F.linear computed in float64 on the same float32 values,
 /// on shapes that are not multiples of the kernel's 8 lanes or 4 output rows, 1 to 8 activation rows,
-/// with and without bias; and the dispatch: prompts, half precision and column-major weights stay libtorch's.
+/// with and without bias; and the dispatch: prompts and column-major weights stay libtorch's (half precision: HalfPrecisionDecodeTests).
 /// </summary>
 public sealed class DecodeProjectionTests
 {
@@ -54,16 +54,12 @@ public sealed class DecodeProjectionTests
     }
 
     [Fact]
-    public void Prompts_half_precision_and_column_major_weights_go_to_libtorch_unchanged()
+    public void Prompts_and_column_major_weights_go_to_libtorch_unchanged()
     {
         using var scope = torch.NewDisposeScope();
         var layer = nn.Linear(24, 40);
         var prompt = torch.randn(1, DecodeProjection.MaxRows + 1, 24, generator: torch.manual_seed(5));
         Assert.True(DecodeProjection.Linear(layer, prompt).equal(layer.forward(prompt)).all().item<bool>());
-
-        var half = nn.Linear(24, 40, dtype: ScalarType.BFloat16);
-        var step = torch.randn(1, 1, 24, generator: torch.manual_seed(6)).to(ScalarType.BFloat16);
-        Assert.True(DecodeProjection.Linear(half, step).equal(half.forward(step)).all().item<bool>());
 
         var columnMajor = torch.randn(24, 40, generator: torch.manual_seed(7)).t(); // [40, 24] seen through a transpose
         var row = torch.randn(1, 24, generator: torch.manual_seed(8));
