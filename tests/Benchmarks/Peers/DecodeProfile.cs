@@ -15,10 +15,24 @@ namespace Service.Benchmarks.Peers;
 /// </summary>
 public static class DecodeProfile
 {
+    /// <summary>DECODE_PROFILE_DIR names a directory to keep the 2 GB checkpoint in between runs; otherwise a temporary one is written and deleted.</summary>
     public static void Run(LlamaConfig config, TextWriter log)
     {
-        var directory = Environment.GetEnvironmentVariable("DECODE_PROFILE_DIR") ?? Directory.CreateTempSubdirectory("bench-profile-").FullName;
-        if (!File.Exists(Path.Combine(directory, "config.json"))) ChatCheckpoint.Write(directory, config);
+        var kept = Environment.GetEnvironmentVariable("DECODE_PROFILE_DIR");
+        var directory = kept ?? Directory.CreateTempSubdirectory("bench-profile-").FullName;
+        try
+        {
+            if (!File.Exists(Path.Combine(directory, "config.json"))) ChatCheckpoint.Write(directory, config);
+            Profile(directory, config, log);
+        }
+        finally
+        {
+            if (kept is null) Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    static void Profile(string directory, LlamaConfig config, TextWriter log)
+    {
         using var mode = torch.inference_mode();
         using var model = (LlamaForCausalLM)Inference.Models.CausalLanguageModelLoader.Load(Inference.Checkpoints.CheckpointDirectory.Open(directory), torch.CPU, ScalarType.Float32);
         var linears = model.named_modules().Select(m => m.module).OfType<Linear>().ToList();
