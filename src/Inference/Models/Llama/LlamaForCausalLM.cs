@@ -60,7 +60,14 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
     public bool DecodesWrittenOut => WrittenOutStep && DecodeStep is not null;
 
     // Built at the first decode step, after loading, kernel layout and quantisation have settled the weights.
-    LlamaDecodeStep? DecodeStep => _decodeStepChecked ? _decodeStep : (_decodeStepChecked = true, _decodeStep = LlamaDecodeStep.TryCreate(this, _dtype)).Item2;
+    LlamaDecodeStep? DecodeStep
+    {
+        get
+        {
+            if (!_decodeStepChecked) (_decodeStep, _decodeStepChecked) = (LlamaDecodeStep.TryCreate(this, _dtype), true);
+            return _decodeStep;
+        }
+    }
     LlamaDecodeStep? _decodeStep;
     bool _decodeStepChecked;
 
@@ -69,7 +76,7 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
 
     /// <summary>
     /// A decode step is all matrix-vector products. Where <see cref="DecodeProjection"/>'s kernel runs
-    /// (float32 on an AVX2 CPU) it reads the checkpoint's row-major layout, so nothing changes; otherwise
+    /// (float32, bfloat16 or float16 on an AVX2 CPU) it reads the checkpoint's row-major layout, so nothing changes; otherwise
     /// every projection and the embedding matrix (the tied head) go column-major for libtorch's
     /// float32 matrix-vector product (see <see cref="KernelLayout"/>).
     /// </summary>
