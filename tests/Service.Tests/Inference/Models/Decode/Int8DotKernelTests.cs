@@ -146,12 +146,16 @@ public sealed class Int8DotKernelTests
 
     /// <summary>
     /// A random Qwen2 (widths multiples of 32, so every decode product runs on quantised activations; biases on
-    /// q/k/v; a tied int8 head) over 48 greedy steps of float32: the int8 model's decode logits stay within twice the
-    /// error its weights alone cause (the same tokens as one prompt through the dequantised float32 GEMM) and within
-    /// 5 % of the largest logit (measured: 0.0295 against 0.0235 for the weights alone, logits up to 1.01).
+    /// q/k/v; a tied int8 head) over 48 greedy steps of float32: the int8 model's decode logits against the error its
+    /// weights alone cause (the same tokens as one prompt through the dequantised float32 GEMM) and the largest logit.
+    /// With outlier channels (two norm weights scaled by 30 and -15 in both models, as trained models have), block
+    /// scales keep the activations' share bounded. Measured: 0.0295 against 0.0235 for the weights alone (logits up to
+    /// 1.01); with outliers 0.144 against 0.071 (up to 1.54), where one scale per row instead gave 0.180.
     /// </summary>
-    [Fact]
-    public void Int8_decode_logits_stay_close_to_float32_over_greedy_steps()
+    [Theory]
+    [InlineData(false, 2.0, 0.05)]
+    [InlineData(true, 2.5, 0.15)]
+    public void Int8_decode_logits_stay_close_to_float32_over_greedy_steps(bool outliers, double overWeights, double ofLargest)
     {
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
@@ -162,6 +166,13 @@ public sealed class Int8DotKernelTests
             var checkpoint = CheckpointDirectory.Open(directory);
             using var exact = (LlamaForCausalLM)CausalLanguageModelLoader.Load(checkpoint, torch.CPU, ScalarType.Float32);
             using var quantised = (LlamaForCausalLM)CausalLanguageModelLoader.Load(checkpoint, torch.CPU, ScalarType.Float32);
+            if (outliers)
+                foreach (var model in new[] { exact, quantised })
+                    foreach (var (name, weight) in model.named_parameters().Where(p => p.name.Contains("layernorm")))
+                    {
+                        weight[7].mul_(30);
+                        weight[100].mul_(-15);
+                    }
             quantised.QuantizeWeights();
             const int steps = 48;
             using var exactCache = exact.NewCache(steps + 8);
@@ -187,8 +198,8 @@ public sealed class Int8DotKernelTests
             double weightError = (weightsOnly - expected).abs().max().item<float>();
             string measured = $"decode error {decodeError:G3}, weights-only error {weightError:G3}, logits up to {largest:G3}";
             Assert.True(weightError > 0, measured);
-            Assert.True(decodeError < 2 * weightError, measured);
-            Assert.True(decodeError < 0.05 * largest, measured);
+            Assert.True(decodeError < overWeights * weightError, measured);
+            Assert.True(decodeError < ofLargest * largest, measured);
         }
         finally
         {
