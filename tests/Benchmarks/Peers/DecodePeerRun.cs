@@ -16,6 +16,7 @@ public static class DecodePeerRun
     public static async Task RunAsync(BenchmarkSettings settings, TextWriter log)
     {
         MatVecComparison(settings.ChatDTypes, log);
+        if (settings.ChatDTypes.Contains("int8")) Int8ProductComparison.Run(log);
         var config = settings.ChatConfig;
         foreach (var dtype in settings.ChatDTypes)
         {

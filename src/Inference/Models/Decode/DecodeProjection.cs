@@ -8,15 +8,15 @@ namespace Service.Inference.Models.Decode;
 
 /// <summary>
 /// Linear layers of a decoder, dispatched by shape: a decode step (at most <see cref="MaxRows"/>
-/// rows on the CPU, a row-major weight) goes to <see cref="MatVecKernel"/> across the <see cref="CoreTeam"/>;
-/// everything else (prompts, CUDA) to libtorch exactly as before. Why by hand: libtorch's float32
-/// matrix-vector product streams the weight at ~13 GB/s on a machine that reads 20 GB/s (BENCHMARKS.md),
+/// rows on the CPU, a row-major weight) goes to <see cref="MatVecKernel"/> (or, int8, <see cref="Int8DotKernel"/>)
+/// across the <see cref="CoreTeam"/>; everything else (prompts, CUDA) to libtorch exactly as before. Why by hand:
+/// libtorch's float32 matrix-vector product streams the weight at ~13 GB/s on a machine that reads 20 GB/s (BENCHMARKS.md),
 /// its bfloat16 one is a scalar loop without AVX-512 BF16, while llama.cpp decodes near the read limit
 /// on the same weights; a decode step is nothing but such products.
-/// Weights are float32, int8 (float32 activations) or, in a bfloat16/float16 model, that dtype with
-/// activations of the same dtype: those rows are widened to float32 (exact), the products summed in
-/// float32 and the result rounded to the model's dtype (to nearest, ties to even), the bias added as
-/// libtorch's own CPU linear adds it for these dtypes.
+/// Weights are float32, int8 (float32 activations, quantised per block of 32 for integer dot products) or, in a
+/// bfloat16/float16 model, that dtype with activations of the same dtype: those rows are widened to float32 (exact),
+/// the products summed in float32 and the result rounded to the model's dtype (to nearest, ties to even), the bias
+/// added as libtorch's own CPU linear adds it for these dtypes.
 /// </summary>
 public static class DecodeProjection
 {
@@ -127,6 +127,7 @@ public static class DecodeProjection
             Weight = Address(weight), Type = Type(weight.dtype)!.Value, Scales = scales is null ? null : (float*)Address(scales),
             X = x, Bias = bias is null ? null : (float*)Address(bias), Y = y, Rows = rows, In = inFeatures, Out = outFeatures,
         };
+        if (job.Type == WeightType.Int8) job.Quantized = QuantizedActivations.Of(job.X, job.Rows, inFeatures); // once per product, before the team reads it
         CoreTeam.Shared.Run((outFeatures + ChunkRows - 1) / ChunkRows, job.Chunk);
     }
 
@@ -139,11 +140,13 @@ public static class DecodeProjection
         public WeightType Type;
         public float* Scales, X, Bias, Y;
         public int Rows, In, Out;
+        public QuantizedActivations? Quantized;
 
         public void Chunk(int chunk)
         {
-            int first = chunk * ChunkRows;
-            MatVecKernel.Run(Weight, Type, Scales, X, Bias, Y, Rows, In, Out, first, Math.Min(Out, first + ChunkRows));
+            int first = chunk * ChunkRows, end = Math.Min(Out, first + ChunkRows);
+            if (Quantized is { } q) Int8DotKernel.Run((sbyte*)Weight, Scales, q.Values, q.Scales, X, Bias, Y, Rows, In, Out, first, end);
+            else MatVecKernel.Run(Weight, Type, Scales, X, Bias, Y, Rows, In, Out, first, end);
         }
     }
 }

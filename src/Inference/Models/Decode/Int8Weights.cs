@@ -9,9 +9,12 @@ namespace Service.Inference.Models.Decode;
 /// per output row, w ≈ q * scale[o] with q in [-127, 127] and scale[o] = max_k |w[o, k]| / 127, so
 /// every weight is within scale[o] / 2 of its float32 value. A module keeps the int8 matrix as its
 /// `weight` (same name and shape; a quarter of the bytes a decode step streams) and the scales as
-/// a `weight_scale` buffer. Decode steps multiply by it in registers (<see cref="MatVecKernel"/>);
-/// a prompt dequantises one matrix at a time to float32 for libtorch's GEMM, which is exactly
-/// the product of the dequantised weights: prompts and decode steps see the same model.
+/// a `weight_scale` buffer. Decode steps multiply it as integers (<see cref="Int8DotKernel"/>): their
+/// activations are quantised too, to 8 bits per block of 32 inputs, as llama.cpp's Q8_0 does. A prompt
+/// dequantises one matrix at a time to float32 for libtorch's GEMM, exactly the product of the dequantised
+/// weights with float32 activations. So prompts and decode steps no longer see exactly the same model:
+/// a decode step adds the activations' rounding (each within half a step of its block's scale); the
+/// logit error against float32 is bounded in Int8WeightsTests and measured by the benchmark's --decode-peers.
 /// </summary>
 public static class Int8Weights
 {
