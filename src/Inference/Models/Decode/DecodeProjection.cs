@@ -24,7 +24,16 @@ public static class DecodeProjection
     public const int MaxRows = 8;
 
     /// <summary>Output rows per claimed chunk: big enough that claiming is negligible, small enough to balance two cores on a 128-row product.</summary>
-    const int ChunkRows = 32;
+    const int MinChunkRows = 32;
+
+    /// <summary>
+    /// About this many chunks per product (of at least <see cref="MinChunkRows"/> rows): each thread then reads a few long
+    /// runs of consecutive weight rows, which the hardware prefetcher follows, rather than a new 32-row run per claim
+    /// (measured idle on the Qwen2-0.5B step: 8 chunks 103-105 ms against 110 ms with 32-row chunks at batch 1, 176 against 190 at batch 8).
+    /// </summary>
+    const int ChunksPerProduct = 8;
+
+    static int ChunkRowsFor(int outFeatures) => Math.Max(MinChunkRows, (outFeatures / ChunksPerProduct + 3) & ~3);
 
     /// <summary>True when this model's weights should stay row-major for the kernel (a float32, bfloat16 or float16 matrix on a CPU with AVX2 and FMA).</summary>
     public static bool Applies(Tensor weight) =>
@@ -128,7 +137,8 @@ public static class DecodeProjection
             X = x, Bias = bias is null ? null : (float*)Address(bias), Y = y, Rows = rows, In = inFeatures, Out = outFeatures,
         };
         if (job.Type == WeightType.Int8) job.Quantized = QuantizedActivations.Of(job.X, job.Rows, inFeatures); // once per product, before the team reads it
-        CoreTeam.Shared.Run((outFeatures + ChunkRows - 1) / ChunkRows, job.Chunk);
+        job.ChunkRows = ChunkRowsFor(outFeatures);
+        CoreTeam.Shared.Run((outFeatures + job.ChunkRows - 1) / job.ChunkRows, job.Chunk);
     }
 
     /// <summary>The first element of a contiguous CPU tensor; libtorch's memory does not move.</summary>
@@ -139,7 +149,7 @@ public static class DecodeProjection
         public void* Weight;
         public WeightType Type;
         public float* Scales, X, Bias, Y;
-        public int Rows, In, Out;
+        public int Rows, In, Out, ChunkRows;
         public QuantizedActivations? Quantized;
 
         public void Chunk(int chunk)
