@@ -151,6 +151,12 @@ public sealed class ChatScheduler(ModelHost host, ChatBatchingOptions options)
         {
             if (budget <= 0) break;
             if (!StartFromLeader(newcomer, model)) continue;
+            if (newcomer.Sequence.RunsLastPromptTokenInDecodeStep)
+            {
+                decoding.Add(newcomer); // one row of this step's batch rather than a forward of its own
+                budget--;
+                continue;
+            }
             int chunk = Math.Min(budget, newcomer.Sequence.PromptTokensLeft);
             Guarded([newcomer], () => newcomer.Sequence.Prefill(chunk));
             budget -= chunk;

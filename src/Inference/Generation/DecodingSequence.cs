@@ -97,6 +97,23 @@ public sealed class DecodingSequence : IDisposable
         Next(_model.Logits(hidden[0, -1])); // the head runs on the last position only
     }
 
+    /// <summary>
+    /// True when only the last prompt token is left (the rest came from a cache, or the prompt is one token) and the
+    /// model may continue a cache: that token can then run as one row of a decode step with the streaming sequences
+    /// instead of as a forward of its own (a whole batch of newcomers that hit the prefix cache costs one step).
+    /// </summary>
+    public bool RunsLastPromptTokenInDecodeStep => PromptTokensLeft == 1 && _model.CanChunkPrefill;
+
+    /// <summary>The token this sequence feeds a decode step: its last sampled one, or its last prompt token.</summary>
+    public int StepInput => IsPrefilling ? Request.PromptIds[_prefilled] : LastToken;
+
+    /// <summary>Takes a decode step's logits row for <see cref="StepInput"/>: the prompt is then complete, and the next token is sampled.</summary>
+    public void Stepped(Tensor logits)
+    {
+        if (IsPrefilling) _prefilled++;
+        Next(logits);
+    }
+
     /// <summary>Samples the next token from this sequence's logits row [V] and takes it.</summary>
     public void Next(Tensor logits) => Accept(Choose(logits));
 
@@ -165,16 +182,19 @@ public sealed class DecodingSequence : IDisposable
     }
 }
 
-/// <summary>One decode step for a batch of sequences: one forward over their last tokens, one sampled token each.</summary>
+/// <summary>
+/// One decode step for a batch of sequences: one forward over their last tokens (or, for a sequence whose prompt came
+/// from a cache but for its last token, that token), one sampled token each.
+/// </summary>
 public static class DecodeStep
 {
     public static void Run(ICausalLanguageModel model, IReadOnlyList<DecodingSequence> batch)
     {
         using var step = torch.NewDisposeScope();
-        var ids = torch.tensor(batch.Select(s => (long)s.LastToken).ToArray(), [batch.Count, 1], device: model.Device);
+        var ids = torch.tensor(batch.Select(s => (long)s.StepInput).ToArray(), [batch.Count, 1], device: model.Device);
         var hidden = model.DecodeBatch(ids, [.. batch.Select(s => s.Cache)]); // [B, 1, H]
         var logits = model.Logits(hidden.select(1, 0));                       // [B, V]: one pass over the head for all rows
         for (int i = 0; i < batch.Count; i++)
-            batch[i].Next(logits[i]);
+            batch[i].Stepped(logits[i]);
     }
 }

@@ -161,6 +161,34 @@ public sealed class PrefixCacheTests : IDisposable
         Assert.Equal(0, scheduler.ReservedBytes);
     }
 
+    /// <summary>
+    /// Requests whose whole prompt but the last token comes from the cache run that token as rows of one decode step
+    /// (not a forward each), and still reply exactly as alone.
+    /// </summary>
+    [Fact]
+    public async Task Newcomers_left_with_their_last_prompt_token_run_it_together_in_one_decode_step()
+    {
+        var scheduler = new ChatScheduler(Host, new ChatBatchingOptions { MaxBatchSize = 8 });
+        var opening = Turn("I feel tired and worried about my work.", 0, null, 6);
+        await scheduler.SubmitAsync(Engine.Prepare(opening), _ => { });
+        ChatQuery[] same = [Turn("I feel tired and worried about my work.", 0, null, 6), Turn("I feel tired and worried about my work.", 0.9, 3, 8),
+            Turn("I feel tired and worried about my work.", 1.1, 4, 5)];
+        var batches = new List<int>();
+        scheduler.BatchRan += batches.Add;
+        long hits = scheduler.PrefixHitTokens;
+        Task<GenerationResult>[] replies;
+        using (var gate = BlockHost())
+        {
+            replies = [.. same.Select(q => scheduler.SubmitAsync(Engine.Prepare(q), _ => { }))];
+            gate.Set();
+        }
+        var results = await Task.WhenAll(replies);
+        for (int i = 0; i < same.Length; i++) AssertSame(await Alone(same[i]), results[i]);
+        Assert.Equal(same.Length * (results[0].PromptTokens - 1), scheduler.PrefixHitTokens - hits);
+        Assert.Equal(same.Length, batches[0]); // the three last prompt tokens ran as one step of three rows,
+        Assert.Equal(results.Max(r => r.CompletionTokens), batches.Count); // which gave every first token: no forward of their own
+    }
+
     [Fact]
     public async Task Concurrent_requests_share_one_cached_prefix_in_a_chunked_batch()
     {
