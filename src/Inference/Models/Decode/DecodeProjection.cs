@@ -142,7 +142,7 @@ public static class DecodeProjection
     }
 
     /// <summary>The first element of a contiguous CPU tensor; libtorch's memory does not move.</summary>
-    static unsafe void* Address(Tensor t) => Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+    internal static unsafe void* Address(Tensor t) => Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     unsafe sealed class Job
     {

@@ -1,5 +1,4 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Service.Inference.Generation;
 using Service.Inference.Models.Decode;
@@ -32,6 +31,8 @@ internal sealed unsafe class LlamaDecodeStep
     readonly float _eps;
     // [rows, width] activations of the step, pinned so the kernel reads them by address.
     readonly float[] _x, _normed, _q, _k, _v, _context, _projected, _gate, _up, _cos, _sin;
+    // Each row's cache buffers for the layer being run (addresses; set per layer, read by the attention chunks).
+    readonly nint[] _cacheKeys = new nint[DecodeProjection.MaxRows], _cacheValues = new nint[DecodeProjection.MaxRows];
 
     LlamaDecodeStep(LlamaConfig c, IReadOnlyDictionary<string, nn.Module> modules, IReadOnlyDictionary<string, Parameter> parameters)
     {
@@ -107,17 +108,16 @@ internal sealed unsafe class LlamaDecodeStep
             DecodeProjection.Into(layer.K, normed, rows, k);
             DecodeProjection.Into(layer.V, normed, rows, v);
             var (qRow, kvRow) = (_heads * _headDim, _kvHeads * _headDim);
-            var keys = new float*[rows];
-            var values = new float*[rows];
+            var (keys, values) = (_cacheKeys, _cacheValues);
             for (int r = 0; r < rows; r++)
             {
                 for (int h = 0; h < _heads; h++) Rotate(q + r * qRow + h * _headDim, r);
                 for (int h = 0; h < _kvHeads; h++) Rotate(k + r * kvRow + h * _headDim, r);
                 var (cacheKeys, cacheValues) = caches[r].Buffers(index, _kvHeads, _headDim, ScalarType.Float32, torch.CPU);
-                keys[r] = (float*)Address(cacheKeys);
-                values[r] = (float*)Address(cacheValues);
-                Store(k + r * kvRow, keys[r], caches[r]);
-                Store(v + r * kvRow, values[r], caches[r]);
+                keys[r] = (nint)DecodeProjection.Address(cacheKeys);
+                values[r] = (nint)DecodeProjection.Address(cacheValues);
+                Store(k + r * kvRow, (float*)keys[r], caches[r]);
+                Store(v + r * kvRow, (float*)values[r], caches[r]);
             }
             var (qs, ctx) = ((nint)q, (nint)context);
             CoreTeam.Shared.Run(rows * _kvHeads, chunk =>
@@ -125,7 +125,7 @@ internal sealed unsafe class LlamaDecodeStep
                 int r = chunk / _kvHeads, head = chunk % _kvHeads;
                 int groups = _heads / _kvHeads, offset = r * qRow + head * groups * _headDim;
                 long rows = (long)head * caches[r].Capacity * _headDim; // the KV head's [capacity, hs] block
-                GroupedAttention.Attend((float*)qs + offset, keys[r] + rows, values[r] + rows, caches[r].Length + 1, groups, _headDim, (float*)ctx + offset);
+                GroupedAttention.Attend((float*)qs + offset, (float*)keys[r] + rows, (float*)values[r] + rows, caches[r].Length + 1, groups, _headDim, (float*)ctx + offset);
             });
             DecodeProjection.Into(layer.O, context, rows, projected);
             Add(x, projected, rows * _hidden);
@@ -149,11 +149,11 @@ internal sealed unsafe class LlamaDecodeStep
         var weight = _embeddings.weight!;
         if (Int8Weights.Scales(_embeddings, weight) is { } scales)
         {
-            sbyte* values = (sbyte*)Address(weight) + id * _hidden;
-            float scale = ((float*)Address(scales))[id];
+            sbyte* values = (sbyte*)DecodeProjection.Address(weight) + id * _hidden;
+            float scale = ((float*)DecodeProjection.Address(scales))[id];
             for (int i = 0; i < _hidden; i++) row[i] = values[i] * scale;
         }
-        else new ReadOnlySpan<float>((float*)Address(weight) + id * _hidden, _hidden).CopyTo(new Span<float>(row, _hidden));
+        else new ReadOnlySpan<float>((float*)DecodeProjection.Address(weight) + id * _hidden, _hidden).CopyTo(new Span<float>(row, _hidden));
     }
 
     /// <summary>Each row's cos and sin at its own next position, from the model's rotary module (float32 angles, as transformers).</summary>
@@ -189,7 +189,7 @@ internal sealed unsafe class LlamaDecodeStep
     /// <summary>transformers' RMSNorm per row: x * rsqrt(mean(x^2) + eps), then times the weight, in float32.</summary>
     void RmsNorm(float* x, Parameter weight, float* output, int rows)
     {
-        var w = new ReadOnlySpan<float>((float*)Address(weight), _hidden);
+        var w = new ReadOnlySpan<float>((float*)DecodeProjection.Address(weight), _hidden);
         for (int r = 0; r < rows; r++)
         {
             var input = new ReadOnlySpan<float>(x + r * _hidden, _hidden);
@@ -204,7 +204,4 @@ internal sealed unsafe class LlamaDecodeStep
 
     static void Add(float* x, float* y, int length) =>
         TensorPrimitives.Add(new ReadOnlySpan<float>(x, length), new ReadOnlySpan<float>(y, length), new Span<float>(x, length));
-
-    /// <summary>The first element of a contiguous CPU tensor; libtorch's memory does not move.</summary>
-    static void* Address(Tensor t) => Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 }
