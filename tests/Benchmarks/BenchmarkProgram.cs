@@ -38,7 +38,7 @@ public static class BenchmarkProgram
         if (chatDTypes is not null) settings = settings with { ChatDTypes = chatDTypes };
         if (args.Contains("--decode-profile"))
         {
-            Peers.DecodeProfile.Run(BenchmarkSettings.Full.ChatConfig, Console.Out);
+            Peers.DecodeProfile.Run(BenchmarkSettings.Full.ChatConfig, (chatDTypes?[0] switch { "bfloat16" => TorchSharp.torch.ScalarType.BFloat16, "float16" => TorchSharp.torch.ScalarType.Float16, _ => TorchSharp.torch.ScalarType.Float32 }), Console.Out);
             return 0;
         }
         if (decodeOnly)

@@ -16,14 +16,14 @@ namespace Service.Benchmarks.Peers;
 public static class DecodeProfile
 {
     /// <summary>DECODE_PROFILE_DIR names a directory to keep the 2 GB checkpoint in between runs; otherwise a temporary one is written and deleted.</summary>
-    public static void Run(LlamaConfig config, TextWriter log)
+    public static void Run(LlamaConfig config, ScalarType dtype, TextWriter log)
     {
         var kept = Environment.GetEnvironmentVariable("DECODE_PROFILE_DIR");
         var directory = kept ?? Directory.CreateTempSubdirectory("bench-profile-").FullName;
         try
         {
             if (!File.Exists(Path.Combine(directory, "config.json"))) ChatCheckpoint.Write(directory, config);
-            Profile(directory, config, log);
+            Profile(directory, config, dtype, log);
         }
         finally
         {
@@ -31,10 +31,11 @@ public static class DecodeProfile
         }
     }
 
-    static void Profile(string directory, LlamaConfig config, TextWriter log)
+    static void Profile(string directory, LlamaConfig config, ScalarType dtype, TextWriter log)
     {
         using var mode = torch.inference_mode();
-        using var model = (LlamaForCausalLM)Inference.Models.CausalLanguageModelLoader.Load(Inference.Checkpoints.CheckpointDirectory.Open(directory), torch.CPU, ScalarType.Float32);
+        using var model = (LlamaForCausalLM)Inference.Models.CausalLanguageModelLoader.Load(Inference.Checkpoints.CheckpointDirectory.Open(directory), torch.CPU, dtype);
+        log.WriteLine($"{dtype}: the step {(model.DecodesWrittenOut ? "written out" : "through the modules")}");
         var linears = model.named_modules().Select(m => m.module).OfType<Linear>().ToList();
         var embedding = model.named_modules().Select(m => m.module).OfType<Embedding>().Single();
         {
@@ -52,7 +53,7 @@ public static class DecodeProfile
                 var written = model.DecodeBatch(ids, [a]);
                 model.WrittenOutStep = false;
                 var modules = model.DecodeBatch(ids, [b]);
-                worst = Math.Max(worst, (written - modules).abs().max().item<float>());
+                worst = Math.Max(worst, (written - modules).abs().max().to(ScalarType.Float32).item<float>());
             }
             model.WrittenOutStep = true;
             log.WriteLine($"written-out vs module step, 16 steps: max |hidden difference| {worst:G3}");
@@ -77,8 +78,8 @@ public static class DecodeProfile
                 products.Add(Time(() =>
                 {
                     using var scope = torch.NewDisposeScope();
-                    foreach (var linear in linears) DecodeProjection.Linear(linear, torch.ones(batch, linear.weight!.shape[1]));
-                    DecodeProjection.Linear(embedding, torch.ones(batch, embedding.weight!.shape[1]));
+                    foreach (var linear in linears) DecodeProjection.Linear(linear, torch.ones(batch, linear.weight!.shape[1], dtype: dtype));
+                    DecodeProjection.Linear(embedding, torch.ones(batch, embedding.weight!.shape[1], dtype: dtype));
                 }));
             }
             model.WrittenOutStep = true;

@@ -60,24 +60,27 @@ public static class DecodeProjection
     public static Tensor Linear(Tensor weight, Tensor x) =>
         KernelReads(weight, x) ? Multiply(weight, null, null, x) : nn.functional.linear(x, weight);
 
-    /// <summary>Float32 rows with a float32 or int8 weight, or bfloat16/float16 rows with a weight of their own dtype.</summary>
+    /// <summary>
+    /// Float32 rows with a weight the kernel reads (float32 sums out: the float32 hidden states of a written-out step meet a
+    /// half-precision head), or bfloat16/float16 rows with a weight of their own dtype.
+    /// </summary>
     static bool KernelReads(Tensor weight, Tensor x) =>
-        MatVecKernel.Supported && x.device_type == DeviceType.CPU && x.numel() / x.shape[^1] <= MaxRows
-        && weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.is_contiguous()
-        && (x.dtype == ScalarType.Float32 ? weight.dtype is ScalarType.Float32 or ScalarType.Int8 : x.dtype is ScalarType.BFloat16 or ScalarType.Float16 && weight.dtype == x.dtype);
+        KernelReads(weight) && x.device_type == DeviceType.CPU && x.numel() / x.shape[^1] <= MaxRows
+        && (x.dtype == ScalarType.Float32 || x.dtype is ScalarType.BFloat16 or ScalarType.Float16 && weight.dtype == x.dtype);
 
-    /// <summary>True when the kernel multiplies float32 rows by this weight: a contiguous CPU matrix, float32 or int8, on an AVX2 CPU.</summary>
+    /// <summary>True when the kernel multiplies float32 rows by this weight: a contiguous CPU matrix (float32, int8, bfloat16 or float16) on an AVX2 CPU.</summary>
     public static bool KernelReads(Tensor weight) =>
-        MatVecKernel.Supported && weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.dtype is ScalarType.Float32 or ScalarType.Int8 && weight.is_contiguous();
+        MatVecKernel.Supported && weight.device_type == DeviceType.CPU && weight.dim() == 2 && Type(weight.dtype) is not null && weight.is_contiguous();
 
     /// <summary>
     /// y = x W^T + b for <paramref name="rows"/> (at most <see cref="MaxRows"/>) float32 rows of the layer's input width at x,
-    /// written to y: a decode step over its own preallocated buffers. The weight must satisfy <see cref="KernelReads(Tensor)"/>.
+    /// written to y: a decode step over its own preallocated buffers. The weight must satisfy <see cref="KernelReads(Tensor)"/>;
+    /// <paramref name="bias"/> is the layer's bias in float32 (the step keeps a copy for a half-precision layer).
     /// </summary>
-    public static unsafe void Into(Linear layer, float* x, int rows, float* y) =>
-        Run(layer.weight!, Int8Weights.Scales(layer, layer.weight!), layer.bias, x, rows, y);
+    public static unsafe void Into(Linear layer, Tensor? bias, float* x, int rows, float* y) =>
+        Run(layer.weight!, Int8Weights.Scales(layer, layer.weight!), bias, x, rows, y);
 
-    /// <summary>The tied vocabulary head x E^T into y, as <see cref="Into(Linear, float*, int, float*)"/>.</summary>
+    /// <summary>The tied vocabulary head x E^T into y, as <see cref="Into(Linear, Tensor?, float*, int, float*)"/>.</summary>
     public static unsafe void Into(Embedding tied, float* x, int rows, float* y) =>
         Run(tied.weight!, Int8Weights.Scales(tied, tied.weight!), null, x, rows, y);
 
@@ -104,7 +107,8 @@ public static class DecodeProjection
         if (x.dtype == ScalarType.Float32)
         {
             using var rows = x.contiguous();
-            return Multiply(weight, scales, bias, rows, [.. x.shape[..^1], outFeatures]);
+            using var bias32 = bias is null || bias.dtype == ScalarType.Float32 ? null : bias.to(ScalarType.Float32); // a half-precision layer's, for float32 rows
+            return Multiply(weight, scales, bias32 ?? bias, rows, [.. x.shape[..^1], outFeatures]);
         }
         // Half-precision rows: rounded once to nearest even from the float32 sums, the bias added where libtorch adds it
         // (measured on bfloat16 and float16): rows [N, in] go to addmm, which adds it to the float32 sums before that
@@ -136,7 +140,9 @@ public static class DecodeProjection
             Weight = Address(weight), Type = Type(weight.dtype)!.Value, Scales = scales is null ? null : (float*)Address(scales),
             X = x, Bias = bias is null ? null : (float*)Address(bias), Y = y, Rows = rows, In = inFeatures, Out = outFeatures,
         };
-        if (job.Type == WeightType.Int8) job.Quantized = QuantizedActivations.Of(job.X, job.Rows, inFeatures); // once per product, before the team reads it
+        // Once per product, before the team reads them: int8's quantised blocks, or the rows arranged for the weight type.
+        if (job.Type == WeightType.Int8) job.Quantized = QuantizedActivations.Of(job.X, job.Rows, inFeatures);
+        else job.X = MatVecKernel.Arrange(job.Type, job.X, job.Rows, inFeatures);
         job.ChunkRows = ChunkRowsFor(outFeatures);
         CoreTeam.Shared.Run((outFeatures + job.ChunkRows - 1) / job.ChunkRows, job.Chunk);
     }

@@ -10,14 +10,17 @@ namespace Service.Inference.Models.Decode;
 /// so each activation load serves four weight streams, two activation rows at a time (8 accumulators,
 /// 4 weight and 2 activation registers of the 16), the same four weight rows re-read from L1/L2 for
 /// the next two activation rows rather than from memory. The weight is float32, int8 with a float32
-/// scale per output row, bfloat16 or float16, widened to float32 in registers (8 weights at a time,
+/// scale per output row, bfloat16 or float16, widened to float32 in registers (16 weights at a time,
 /// see <see cref="IWeightLoader{T}"/>); the activations and the sums are float32.
 /// </summary>
 public static unsafe class MatVecKernel
 {
     public static bool Supported => Avx2.IsSupported && Fma.IsSupported;
 
-    /// <summary>Output rows [first, end) of every activation row; <paramref name="weight"/> holds elements of <paramref name="type"/>, <paramref name="scale"/> only for int8.</summary>
+    /// <summary>
+    /// Output rows [first, end) of every activation row; <paramref name="weight"/> holds elements of <paramref name="type"/>,
+    /// <paramref name="scale"/> only for int8; x as <see cref="Arrange"/> gave it for this type.
+    /// </summary>
     public static void Run(void* weight, WeightType type, float* scale, float* x, float* bias, float* y, int rows, int inFeatures, int outFeatures, int first, int end)
     {
         switch (type)
@@ -29,6 +32,19 @@ public static unsafe class MatVecKernel
             default: throw new ArgumentOutOfRangeException(nameof(type), type, null);
         }
     }
+
+    /// <summary>
+    /// The activation rows x [rows, n] as <see cref="Run"/> reads them for this weight type, once per product (before the
+    /// team splits it): x itself for float32 and int8; for bfloat16 and float16 a copy in this thread's buffer with each
+    /// whole block of 16 de-interleaved (even elements, then odd ones, as <see cref="IWeightLoader{T}.Load16"/> gives the
+    /// weights), float16's times its <see cref="IWeightLoader{T}.ActivationScale"/>.
+    /// </summary>
+    public static float* Arrange(WeightType type, float* x, int rows, int n) => type switch
+    {
+        WeightType.BFloat16 => ArrangedActivations.Of(x, rows, n, BFloat16Loader.ActivationScale),
+        WeightType.Float16 => ArrangedActivations.Of(x, rows, n, Float16Loader.ActivationScale),
+        _ => x,
+    };
 
     /// <summary>One copy of the loops per weight type: the JIT compiles each instantiation over a struct loader separately, with its widening inlined.</summary>
     static void Run<TLoad, T>(T* weight, float* scale, float* x, float* bias, float* y, int rows, int inFeatures, int outFeatures, int first, int end)
@@ -49,23 +65,28 @@ public static unsafe class MatVecKernel
                 float* xa = x + (long)r * inFeatures;
                 byte* ahead = r == 0 ? null : (byte*)(w + 4L * inFeatures) + (r / 2 - 1) * share;
                 var (sa, sb) = FourRows<TLoad, T>(w, xa, xa + inFeatures, inFeatures, ahead, (share + steps - 1) / steps);
-                Store(sa, scale, bias, y + (long)r * outFeatures, o);
-                Store(sb, scale, bias, y + (long)(r + 1) * outFeatures, o);
+                Store<TLoad, T>(sa, scale, bias, y + (long)r * outFeatures, o);
+                Store<TLoad, T>(sb, scale, bias, y + (long)(r + 1) * outFeatures, o);
             }
             if (r < rows) // one activation row left (every batch-1 step): half the multiplies of a pair
-                Store(FourRows<TLoad, T>(w, x + (long)r * inFeatures, inFeatures), scale, bias, y + (long)r * outFeatures, o);
+                Store<TLoad, T>(FourRows<TLoad, T>(w, x + (long)r * inFeatures, inFeatures), scale, bias, y + (long)r * outFeatures, o);
         }
         for (; o < end; o++)
             for (int r = 0; r < rows; r++)
             {
-                float sum = Dot<TLoad, T>(weight + (long)o * inFeatures, x + (long)r * inFeatures, inFeatures);
+                float sum = Dot<TLoad, T>(weight + (long)o * inFeatures, x + (long)r * inFeatures, inFeatures) * SumScale<TLoad, T>();
                 y[(long)r * outFeatures + o] = (scale is null ? sum : sum * scale[o]) + (bias is null ? 0f : bias[o]);
             }
     }
 
+    /// <summary>What the sums are multiplied by to undo the weight and activation scales: 2^12 for float16, else 1 (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store(Vector128<float> sums, float* scale, float* bias, float* yRow, int o)
+    internal static float SumScale<TLoad, T>() where TLoad : struct, IWeightLoader<T> where T : unmanaged => 1f / (TLoad.WeightScale * TLoad.ActivationScale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store<TLoad, T>(Vector128<float> sums, float* scale, float* bias, float* yRow, int o) where TLoad : struct, IWeightLoader<T> where T : unmanaged
     {
+        if (SumScale<TLoad, T>() != 1f) sums = Sse.Multiply(sums, Vector128.Create(SumScale<TLoad, T>()));
         if (scale is not null) sums = Sse.Multiply(sums, Sse.LoadVector128(scale + o));
         if (bias is not null) sums = Sse.Add(sums, Sse.LoadVector128(bias + o));
         Sse.Store(yRow + o, sums);
@@ -81,23 +102,15 @@ public static unsafe class MatVecKernel
         {
             Prefetch<TLoad, T>(w, w1, w2, w3, k);
             var v = Avx.LoadVector256(x + k);
-            a0 = Fma.MultiplyAdd(TLoad.Load8(w + k), v, a0);
-            a1 = Fma.MultiplyAdd(TLoad.Load8(w1 + k), v, a1);
-            a2 = Fma.MultiplyAdd(TLoad.Load8(w2 + k), v, a2);
-            a3 = Fma.MultiplyAdd(TLoad.Load8(w3 + k), v, a3);
-            v = Avx.LoadVector256(x + k + 8);
-            a0 = Fma.MultiplyAdd(TLoad.Load8(w + k + 8), v, a0);
-            a1 = Fma.MultiplyAdd(TLoad.Load8(w1 + k + 8), v, a1);
-            a2 = Fma.MultiplyAdd(TLoad.Load8(w2 + k + 8), v, a2);
-            a3 = Fma.MultiplyAdd(TLoad.Load8(w3 + k + 8), v, a3);
-        }
-        for (; k + 8 <= n; k += 8)
-        {
-            var v = Avx.LoadVector256(x + k);
-            a0 = Fma.MultiplyAdd(TLoad.Load8(w + k), v, a0);
-            a1 = Fma.MultiplyAdd(TLoad.Load8(w1 + k), v, a1);
-            a2 = Fma.MultiplyAdd(TLoad.Load8(w2 + k), v, a2);
-            a3 = Fma.MultiplyAdd(TLoad.Load8(w3 + k), v, a3);
+            var u = Avx.LoadVector256(x + k + 8);
+            var (f0, s0) = TLoad.Load16(w + k);
+            a0 = Fma.MultiplyAdd(s0, u, Fma.MultiplyAdd(f0, v, a0));
+            var (f1, s1) = TLoad.Load16(w1 + k);
+            a1 = Fma.MultiplyAdd(s1, u, Fma.MultiplyAdd(f1, v, a1));
+            var (f2, s2) = TLoad.Load16(w2 + k);
+            a2 = Fma.MultiplyAdd(s2, u, Fma.MultiplyAdd(f2, v, a2));
+            var (f3, s3) = TLoad.Load16(w3 + k);
+            a3 = Fma.MultiplyAdd(s3, u, Fma.MultiplyAdd(f3, v, a3));
         }
         var s = Sum4(a0, a1, a2, a3);
         return k < n ? Sse.Add(s, Vector128.Create(Tail<TLoad, T>(w, x, k, n), Tail<TLoad, T>(w1, x, k, n), Tail<TLoad, T>(w2, x, k, n), Tail<TLoad, T>(w3, x, k, n))) : s;
@@ -112,24 +125,26 @@ public static unsafe class MatVecKernel
         T* w1 = w + n, w2 = w1 + n, w3 = w2 + n;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int k = 0;
-        for (; k + 8 <= n; k += 8)
+        for (; k + 16 <= n; k += 16)
         {
-            if (ahead is null) { if ((k & 15) == 0) Prefetch<TLoad, T>(w, w1, w2, w3, k); }
-            else Sse.Prefetch1(ahead + (k >> 3) * stride);
+            if (ahead is null) Prefetch<TLoad, T>(w, w1, w2, w3, k);
+            else { Sse.Prefetch1(ahead + (k >> 3) * stride); Sse.Prefetch1(ahead + ((k >> 3) + 1) * stride); }
             var va = Avx.LoadVector256(xa + k);
+            var ua = Avx.LoadVector256(xa + k + 8);
             var vb = Avx.LoadVector256(xb + k);
-            var v0 = TLoad.Load8(w + k);
-            a0 = Fma.MultiplyAdd(v0, va, a0);
-            b0 = Fma.MultiplyAdd(v0, vb, b0);
-            var v1 = TLoad.Load8(w1 + k);
-            a1 = Fma.MultiplyAdd(v1, va, a1);
-            b1 = Fma.MultiplyAdd(v1, vb, b1);
-            var v2 = TLoad.Load8(w2 + k);
-            a2 = Fma.MultiplyAdd(v2, va, a2);
-            b2 = Fma.MultiplyAdd(v2, vb, b2);
-            var v3 = TLoad.Load8(w3 + k);
-            a3 = Fma.MultiplyAdd(v3, va, a3);
-            b3 = Fma.MultiplyAdd(v3, vb, b3);
+            var ub = Avx.LoadVector256(xb + k + 8);
+            var (f0, s0) = TLoad.Load16(w + k);
+            a0 = Fma.MultiplyAdd(s0, ua, Fma.MultiplyAdd(f0, va, a0));
+            b0 = Fma.MultiplyAdd(s0, ub, Fma.MultiplyAdd(f0, vb, b0));
+            var (f1, s1) = TLoad.Load16(w1 + k);
+            a1 = Fma.MultiplyAdd(s1, ua, Fma.MultiplyAdd(f1, va, a1));
+            b1 = Fma.MultiplyAdd(s1, ub, Fma.MultiplyAdd(f1, vb, b1));
+            var (f2, s2) = TLoad.Load16(w2 + k);
+            a2 = Fma.MultiplyAdd(s2, ua, Fma.MultiplyAdd(f2, va, a2));
+            b2 = Fma.MultiplyAdd(s2, ub, Fma.MultiplyAdd(f2, vb, b2));
+            var (f3, s3) = TLoad.Load16(w3 + k);
+            a3 = Fma.MultiplyAdd(s3, ua, Fma.MultiplyAdd(f3, va, a3));
+            b3 = Fma.MultiplyAdd(s3, ub, Fma.MultiplyAdd(f3, vb, b3));
         }
         var sa = Sum4(a0, a1, a2, a3);
         var sb = Sum4(b0, b1, b2, b3);
@@ -176,7 +191,11 @@ public static unsafe class MatVecKernel
     {
         var acc = Vector256<float>.Zero;
         int k = 0;
-        for (; k + 8 <= n; k += 8) acc = Fma.MultiplyAdd(TLoad.Load8(w + k), Avx.LoadVector256(x + k), acc);
+        for (; k + 16 <= n; k += 16)
+        {
+            var (f, s) = TLoad.Load16(w + k);
+            acc = Fma.MultiplyAdd(s, Avx.LoadVector256(x + k + 8), Fma.MultiplyAdd(f, Avx.LoadVector256(x + k), acc));
+        }
         return Vector256.Sum(acc) + Tail<TLoad, T>(w, x, k, n);
     }
 }

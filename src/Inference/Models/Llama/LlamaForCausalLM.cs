@@ -45,8 +45,8 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
 
     /// <summary>
     /// One new token per sequence [B, 1], each continuing its own cache: the weights are read once for all B.
-    /// A float32 model on the CPU takes the written-out step (<see cref="LlamaDecodeStep"/>) for up to
-    /// <see cref="DecodeProjection.MaxRows"/> sequences; everything else the modules.
+    /// A float32, bfloat16, float16 or int8 model on an AVX2 CPU takes the written-out step (<see cref="LlamaDecodeStep"/>)
+    /// for up to <see cref="DecodeProjection.MaxRows"/> sequences, which returns float32 hidden states; everything else the modules.
     /// </summary>
     public Tensor DecodeBatch(Tensor inputIds, IReadOnlyList<KvCache> caches) =>
         WrittenOutStep && caches.Count <= DecodeProjection.MaxRows && inputIds.device_type == DeviceType.CPU && DecodeStep is { } step
@@ -56,7 +56,7 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
     /// <summary>False sends decode steps through the modules too (benchmark A/B, tests).</summary>
     public bool WrittenOutStep { get; set; } = true;
 
-    /// <summary>True when decode steps take the written-out step (float32 on an AVX2 CPU).</summary>
+    /// <summary>True when decode steps take the written-out step (on an AVX2 CPU).</summary>
     public bool DecodesWrittenOut => WrittenOutStep && DecodeStep is not null;
 
     // Built at the first decode step, after loading, kernel layout and quantisation have settled the weights.
