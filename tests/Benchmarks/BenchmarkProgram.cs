@@ -29,7 +29,7 @@ public static class BenchmarkProgram
         {
             Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- [--quick [--peers]] [--chat-dtypes float32,bfloat16,float16|none] [--out BENCHMARKS.md]");
             Console.Error.WriteLine("   or: dotnet run -c Release --project tests/Benchmarks -- --decode-peers [--chat-dtypes float32,bfloat16,float16,int8]  (batch-1 decode against llama.cpp only; int8 meets Q8_0)");
-            Console.Error.WriteLine("   or: dotnet run -c Release --project tests/Benchmarks -- --decode-profile  (where a float32 decode step's time goes)");
+            Console.Error.WriteLine("   or: dotnet run -c Release --project tests/Benchmarks -- --decode-profile [--chat-dtypes bfloat16]  (where a decode step's time goes)");
             return 2;
         }
         var command = "dotnet run -c Release --project tests/Benchmarks --" + (quick ? " --quick" : "") + (quick && peers ? " --peers" : "")
