@@ -84,7 +84,9 @@ public sealed record BenchmarkReport(BenchmarkSettings Settings, MachineInfo Mac
             : $"| GEMM rate, ONNX Runtime | not measured: {Limits.OnnxSkipped} | - |");
         md.AppendLine($"| **GEMM rate** (the float32 compute bound below) | the best of the two | **{Limits.GemmFlopsPerSecond / 1e9:F1} GFLOP/s** |");
         md.AppendLine(double.IsNaN(Limits.GemmBf16FlopsPerSecond)
-            ? "| GEMM rate, bfloat16 | not measured: no bfloat16 chat run (`--chat-dtypes`) | - |"
+            ? (Settings.ChatDTypes.Contains("bfloat16")
+                ? "| GEMM rate, bfloat16 | not measured: no bfloat16 instructions (AVX-512 BF16, AMX) on this CPU, where libtorch's bfloat16 GEMM is a scalar loop and the service multiplies bfloat16 prompts in float32 (float32's rate is their bound) | - |"
+                : "| GEMM rate, bfloat16 | not measured: no bfloat16 chat run (`--chat-dtypes`) | - |")
             : $"| GEMM rate, bfloat16 | the same in bfloat16 (the compute bound of the bfloat16 chat runs) | **{Limits.GemmBf16FlopsPerSecond / 1e9:F1} GFLOP/s** |");
         md.AppendLine($"| memory bandwidth, copy | {Limits.CopyBytes >> 20} MiB tensor `copy_`, (read + write) bytes / time, median of {Settings.MachineIterations} | **{Limits.CopyBytesPerSecond / 1e9:F1} GB/s** |");
         md.AppendLine($"| memory bandwidth, read | `sum()` over the same {Limits.CopyBytes >> 20} MiB float32 tensor, bytes read / time, median of {Settings.MachineIterations} | **{Limits.ReadBytesPerSecond / 1e9:F1} GB/s** ({Limits.ReadBytesPerSecond / Limits.CopyBytesPerSecond:F2}x the copy figure) |");

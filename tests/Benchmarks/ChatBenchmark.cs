@@ -8,6 +8,8 @@ using Service.Inference;
 using Service.Inference.Chat;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
+using Service.Inference.Models;
+using Service.Inference.Models.Decode;
 using Service.Inference.Models.Llama;
 using Service.Inference.Runtime;
 using TorchSharp;
@@ -27,8 +29,10 @@ public sealed record ChatReport(
     long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize, Peers.ChatPeerReport Peer, PrefixCacheFigures PrefixCache)
 {
     public double PrefillP50Ms => Measure.Median(PrefillMs);
-    /// <summary>The GEMM rate of the served dtype (float16 prompts are multiplied in float32: HalfPrecisionPrompts).</summary>
-    public double GemmRate(MachineLimits m) => DType == "bfloat16" ? m.GemmBf16FlopsPerSecond : m.GemmFlopsPerSecond;
+    /// <summary>The GEMM rate of the served dtype's prompts (float16 prompts, and bfloat16 ones without bfloat16 instructions, are multiplied in float32: HalfPrecisionPrompts).</summary>
+    public double GemmRate(MachineLimits m) => GemmRateOf(DType, m);
+    public static double GemmRateOf(string dtype, MachineLimits m) =>
+        dtype == "bfloat16" && HalfPrecisionPrompts.NativeBFloat16 ? m.GemmBf16FlopsPerSecond : m.GemmFlopsPerSecond;
     /// <summary>libtorch's batch-1 matvec rate in the served dtype (int8 weights have none; float32's is shown).</summary>
     public double MatVecRate(MachineLimits m) => DType switch { "bfloat16" => m.MatVecBf16BytesPerSecond, "float16" => m.MatVecF16BytesPerSecond, _ => m.MatVecBytesPerSecond };
     public double PrefillBoundMs(MachineLimits m) => PrefillFlops / GemmRate(m) * 1000;
@@ -78,7 +82,7 @@ public sealed record ChatReport(
         md.AppendLine();
         md.AppendLine("| figure | measured | limit measured in this run | ratio |");
         md.AppendLine("|---|---|---|---|");
-        string gemm = DType switch { "bfloat16" => "bfloat16 GEMM rate", "float16" => "float32 GEMM rate (float16 prompts are multiplied in float32)", _ => "GEMM rate" };
+        string gemm = DType is "bfloat16" or "float16" && GemmRate(m) == m.GemmFlopsPerSecond ? $"float32 GEMM rate ({DType} prompts are multiplied in float32)" : DType == "bfloat16" ? "bfloat16 GEMM rate" : "GEMM rate";
         double streamMs = DecodeBytesPerToken / m.ReadBytesPerSecond * 1000;
         string matvec = $"at libtorch's {(DType is "bfloat16" or "float16" ? DType + " " : "")}matvec rate {MatVecRate(m) / DecodeBytesPerToken:F2}";
         md.AppendLine($"| prefill of a {PromptTokens}-token prompt (time to first token, in process, p50 of {PrefillMs.Count}) | {PrefillP50Ms:F0} ms ({PrefillFlops / (PrefillP50Ms / 1000) / 1e9:F1} GFLOP/s) | " +
@@ -313,10 +317,12 @@ public static class ChatBenchmark
         var model = chat.Bundle.Model;
         var p = ((nn.Module)model).named_parameters().ToDictionary(x => x.name, x => x.parameter);
         Tensor W(string name) => p[$"model.layers.0.{name}"];
-        Tensor? B(string name) => p.TryGetValue($"model.layers.0.{name}", out var b) ? b : null;
+        // Products as the model runs them (DecodeProjection: the decode kernel for a step's rows, half-precision prompts widened to float32).
+        var modules = ((nn.Module)model).named_modules().ToDictionary(m => m.name, m => m.module);
+        Tensor Linear(string name, Tensor input) => DecodeProjection.Linear((TorchSharp.Modules.Linear)modules[$"model.layers.0.{name}"], input);
         int h = c.HiddenSize, heads = c.NumAttentionHeads, kv = c.KeyValueHeads, hd = c.HeadDim, L = c.NumHiddenLayers;
         var dtype = W("mlp.up_proj.weight").dtype;
-        double gemmRate = dtype == ScalarType.BFloat16 ? machine.GemmBf16FlopsPerSecond : machine.GemmFlopsPerSecond;
+        double gemmRate = ChatReport.GemmRateOf(dtype == ScalarType.BFloat16 ? "bfloat16" : "", machine);
         double f = W("mlp.up_proj.weight").element_size();
         double attnWeights = (double)h * heads * hd * 2 + 2.0 * h * kv * hd, mlpWeights = 3.0 * h * c.IntermediateSize;
 
@@ -334,10 +340,10 @@ public static class ChatBenchmark
             var keys = torch.randn(1, kv, context, hd, dtype: dtype);
             Stage($"q, k, v, o projections (x{L} layers)", 2.0 * t * attnWeights, f * attnWeights, L, () =>
             {
-                F.linear(x, W("self_attn.q_proj.weight"), B("self_attn.q_proj.bias"));
-                F.linear(x, W("self_attn.k_proj.weight"), B("self_attn.k_proj.bias"));
-                F.linear(x, W("self_attn.v_proj.weight"), B("self_attn.v_proj.bias"));
-                F.linear(x, W("self_attn.o_proj.weight"), B("self_attn.o_proj.bias"));
+                Linear("self_attn.q_proj", x);
+                Linear("self_attn.k_proj", x);
+                Linear("self_attn.v_proj", x);
+                Linear("self_attn.o_proj", x);
             });
             double pairs = t == 1 ? context : t * (t + 1.0) / 2;
             // As LlamaAttention does it: one token's query heads stacked per KV head; a prompt's KV heads expanded for the causal kernel.
@@ -352,7 +358,7 @@ public static class ChatBenchmark
                 }
             });
             Stage($"MLP gate, up, SiLU, down (x{L})", 2.0 * t * mlpWeights, f * mlpWeights, L, () =>
-                F.linear(F.silu(F.linear(x, W("mlp.gate_proj.weight"))) * F.linear(x, W("mlp.up_proj.weight")), W("mlp.down_proj.weight")));
+                Linear("mlp.down_proj", F.silu(Linear("mlp.gate_proj", x)) * Linear("mlp.up_proj", x)));
             var last = torch.randn(h, dtype: dtype);
             Stage("LM head at the last position (tied embeddings)", 2.0 * h * c.VocabSize, f * h * c.VocabSize, 1, () => model.Logits(last));
             var logits = torch.randn(c.VocabSize, dtype: dtype);

@@ -42,7 +42,9 @@ public sealed record MachineLimits(int Threads, int GemmSize, double LibTorchGem
         }
         // Without native bfloat16 instructions (AVX-512 BF16, AMX) libtorch's bfloat16 GEMM is a scalar
         // one-thread loop taking minutes per product: measured only when a bfloat16 chat run needs its bound.
-        double gemm = Gemm(ScalarType.Float32), gemmBf16 = settings.ChatDTypes.Contains("bfloat16") ? Gemm(ScalarType.BFloat16) : double.NaN;
+        // There bfloat16 prompts are multiplied in float32 (HalfPrecisionPrompts), so float32's rate is their bound.
+        double gemm = Gemm(ScalarType.Float32),
+            gemmBf16 = settings.ChatDTypes.Contains("bfloat16") && Inference.Models.HalfPrecisionPrompts.NativeBFloat16 ? Gemm(ScalarType.BFloat16) : double.NaN;
         log.WriteLine($"GEMM {n}x{n}, {threads} threads: {gemm / 1e9:F1} GFLOP/s float32, {gemmBf16 / 1e9:F1} bfloat16");
 
         long elements = settings.CopyBytes / sizeof(float);

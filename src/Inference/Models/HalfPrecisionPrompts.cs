@@ -6,22 +6,21 @@ using F = TorchSharp.torch.nn.functional;
 namespace Service.Inference.Models;
 
 /// <summary>
-/// Prompt products of a half-precision model on the CPU, where libtorch's own are slow: such a product is
-/// computed in float32 (weight and rows widened, exactly) and rounded back to the dtype once.
-/// float16: libtorch's matrix product is slow once it has more than a few rows, while its matrix-vector
-/// product is fast. Measured here (interleaved, shared machine) on the seven products of a Qwen2-0.5B block:
-/// widening takes 0.5x the float16 kernel's time at 64-96 rows, 0.7x at 128, 0.4x at 512, but 1.4x at 32-48
-/// rows; so from <see cref="WidenFromRows"/> rows.
+/// Prompt products of a half-precision model on the CPU, where libtorch's own are slow: such a product of at least
+/// <see cref="WidenFromRows"/> rows (a prompt chunk; fewer rows are decode steps, which DecodeProjection's kernel takes)
+/// is computed in float32 (weight and rows widened, exactly) and rounded back to the dtype once.
+/// float16: libtorch's matrix product is slow once it has more than a few rows (a 30-token Qwen2-0.5B prompt: 1.6 s
+/// through it, 1.0 s widened, llama.cpp 0.84 s; 128 tokens: widened 2.1 s).
 /// bfloat16: without AVX-512 BF16 or AMX (`avx512_bf16`, `amx_bf16` in /proc/cpuinfo) libtorch's bfloat16 matrix
-/// product is a one-thread scalar loop (a 30-token Qwen2-0.5B prompt took 1.9 s, llama.cpp 1.0 s); so on such a CPU
-/// every product past a decode step's rows (which DecodeProjection's kernel takes) is widened. With those
-/// instructions libtorch's bfloat16 GEMM is the fast one and is kept.
-/// Decode steps reach this class only on a CPU without AVX2/FMA. float32 and CUDA are untouched.
+/// product is a one-thread scalar loop (30 tokens: 1.8 s, widened 1.05 s, llama.cpp 1.02 s). With those instructions
+/// libtorch's bfloat16 GEMM is the fast one and is kept.
+/// Widening into one reused float32 buffer instead of a new tensor per product gained only 3 % and would keep a
+/// buffer as large as the largest matrix (235 MB for Llama 3 8B), so it is not done. float32 and CUDA are untouched.
 /// </summary>
 public static class HalfPrecisionPrompts
 {
-    /// <summary>Below this many rows the float16 kernel was as fast or faster (1 to 48 rows measured).</summary>
-    public const int WidenFromRows = 64;
+    /// <summary>The first row count past a decode step's (<see cref="Decode.DecodeProjection.MaxRows"/>).</summary>
+    public const int WidenFromRows = Decode.DecodeProjection.MaxRows + 1;
 
     /// <summary>True when the CPU has bfloat16 instructions that libtorch's GEMM uses (Linux; false elsewhere).</summary>
     public static bool NativeBFloat16 { get; } = ReadNativeBFloat16();
@@ -41,7 +40,7 @@ public static class HalfPrecisionPrompts
         return x.dtype switch
         {
             ScalarType.Float16 => rows >= WidenFromRows,
-            ScalarType.BFloat16 => !NativeBFloat16 && rows > Decode.DecodeProjection.MaxRows,
+            ScalarType.BFloat16 => rows >= WidenFromRows && !NativeBFloat16,
             _ => false,
         };
     }
