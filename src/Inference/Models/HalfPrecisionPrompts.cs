@@ -25,12 +25,20 @@ public static class HalfPrecisionPrompts
     /// <summary>True when the CPU has bfloat16 instructions that libtorch's GEMM uses (Linux; false elsewhere).</summary>
     public static bool NativeBFloat16 { get; } = ReadNativeBFloat16();
 
-    public static Tensor Linear(Linear layer, Tensor x)
+    public static Tensor Linear(Linear layer, Tensor x) => Linear(layer.weight!, layer.bias, x);
+
+    /// <summary>
+    /// x W^T + b. float32 rows with a half-precision weight (a bfloat16/float16 Llama on the CPU computes in float32):
+    /// the weight widened, float32 out. Half-precision rows: widened and rounded back as above where that is faster,
+    /// else libtorch's product in the dtype.
+    /// </summary>
+    public static Tensor Linear(Tensor weight, Tensor? bias, Tensor x)
     {
-        if (!Widens(x)) return layer.forward(x);
+        bool float32Rows = x.dtype == ScalarType.Float32 && weight.dtype is ScalarType.BFloat16 or ScalarType.Float16;
+        if (!float32Rows && !Widens(x)) return F.linear(x, weight, bias);
         using var scope = torch.NewDisposeScope(); // the float32 copies of the weight and rows go at once
-        var product = F.linear(x.to(ScalarType.Float32), layer.weight!.to(ScalarType.Float32), layer.bias?.to(ScalarType.Float32));
-        return scope.MoveToOuter(product.to(x.dtype));
+        var product = F.linear(x.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32));
+        return scope.MoveToOuter(float32Rows ? product : product.to(x.dtype));
     }
 
     static bool Widens(Tensor x)

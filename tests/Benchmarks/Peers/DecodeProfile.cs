@@ -10,8 +10,9 @@ using static TorchSharp.torch;
 namespace Service.Benchmarks.Peers;
 
 /// <summary>
-/// `--decode-profile`: where a decode step's time goes at the chat shape: the whole step (forward, head, argmax)
-/// against the same step's matrix products alone, at batch 1 and 8, interleaved rounds.
+/// `--decode-profile`: where a decode step's time goes at the chat shape, in float32 or the dtype asked for: the whole
+/// step (forward, head, argmax) written out and through the modules, against the same step's matrix products alone
+/// (float32 rows, as the written-out step multiplies them), at batch 1 and 8, interleaved rounds.
 /// </summary>
 public static class DecodeProfile
 {
@@ -78,8 +79,8 @@ public static class DecodeProfile
                 products.Add(Time(() =>
                 {
                     using var scope = torch.NewDisposeScope();
-                    foreach (var linear in linears) DecodeProjection.Linear(linear, torch.ones(batch, linear.weight!.shape[1], dtype: dtype));
-                    DecodeProjection.Linear(embedding, torch.ones(batch, embedding.weight!.shape[1], dtype: dtype));
+                    foreach (var linear in linears) DecodeProjection.Linear(linear, torch.ones(batch, linear.weight!.shape[1]));
+                    DecodeProjection.Linear(embedding, torch.ones(batch, embedding.weight!.shape[1]));
                 }));
             }
             model.WrittenOutStep = true;

@@ -53,7 +53,7 @@ public static class DecodeProjection
         var weight = tied.weight!;
         var scales = Int8Weights.Scales(tied, weight);
         if (KernelReads(weight, x)) return Multiply(weight, scales, null, x);
-        return scales is null ? nn.functional.linear(x, weight) : Dequantized(weight, scales, null, x);
+        return scales is null ? HalfPrecisionPrompts.Linear(weight, null, x) : Dequantized(weight, scales, null, x);
     }
 
     /// <summary>x W^T for a weight [out, in] held outside a module.</summary>

@@ -18,10 +18,9 @@ namespace Service.Inference.Models.Llama;
 /// one fixed graph per step). The arithmetic is transformers' in float32 (the
 /// committed float64 generation fixtures check it as they check the libtorch path). A bfloat16 or float16 model runs the
 /// same float32 arithmetic over its weights in their dtype (widened exactly as they are read) and keeps its KV cache in
-/// its dtype (each new key and value rounded to nearest even once, as the modules store them), as llama.cpp computes
-/// over such weights; only the modules round every intermediate result to the dtype, so this step is the more exact of
-/// the two, and its hidden states and logits are float32. Prompts, CUDA and interventions keep the modules. One step runs
-/// at a time (the model host's thread; a lock guards the buffers).
+/// its dtype (each new key and value rounded to nearest even once), as its modules do on the CPU
+/// (<see cref="LlamaModel.ActivationType"/>); its hidden states are float32. Prompts, CUDA and interventions keep the
+/// modules. One step runs at a time (the model host's thread; a lock guards the buffers).
 /// </summary>
 internal sealed unsafe class LlamaDecodeStep
 {

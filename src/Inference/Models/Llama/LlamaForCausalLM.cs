@@ -16,7 +16,7 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLanguageModel, IKernelL
     readonly LlamaModel model;
     readonly Linear? lm_head; // null when tied to the input embeddings
 
-    readonly ScalarType _dtype; // of activations and the KV cache, also when the matrices are int8
+    readonly ScalarType _dtype; // of the weights and the KV cache (float32 when the matrices are int8); activations: LlamaModel.ActivationType
 
     public LlamaConfig Config { get; }
     public Device Device { get; }

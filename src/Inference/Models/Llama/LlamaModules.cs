@@ -36,6 +36,7 @@ public sealed class LlamaAttention : nn.Module
 {
     readonly Linear q_proj, k_proj, v_proj, o_proj;
     readonly int _heads, _kvHeads, _headDim, _layer;
+    readonly ScalarType _cacheDtype; // the model's: float32 activations of a half-precision model are rounded to it when cached
 
     public LlamaAttention(LlamaConfig c, int layer, Device device, ScalarType dtype) : base(nameof(LlamaAttention))
     {
@@ -43,6 +44,7 @@ public sealed class LlamaAttention : nn.Module
         _kvHeads = c.KeyValueHeads;
         _headDim = c.HeadDim;
         _layer = layer;
+        _cacheDtype = dtype;
         q_proj = nn.Linear(c.HiddenSize, _heads * _headDim, hasBias: c.QkvBias, device: device, dtype: dtype);
         k_proj = nn.Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias, device: device, dtype: dtype);
         v_proj = nn.Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: c.QkvBias, device: device, dtype: dtype);
@@ -80,7 +82,8 @@ public sealed class LlamaAttention : nn.Module
     {
         long t = q.shape[2];
         int groups = _heads / _kvHeads;
-        var (keys, values) = cache.Append(_layer, k, v); // [1, kvh, S, hs]
+        var (keys, values) = cache.Append(_layer, k.to(_cacheDtype), v.to(_cacheDtype)); // [1, kvh, S, hs]
+        if (keys.dtype != q.dtype) (keys, values) = (keys.to(q.dtype), values.to(q.dtype));
         if (t == 1)
             return F.scaled_dot_product_attention(q.reshape(1, _kvHeads, groups, _headDim), keys, values).reshape(1, _heads, 1, _headDim);
         if (groups > 1)
@@ -146,15 +149,27 @@ public sealed class LlamaModel : nn.Module
     readonly ModuleList<LlamaDecoderLayer> layers;
     readonly LlamaRMSNorm norm;
     readonly RotaryEmbedding rotary_emb;
+    readonly ScalarType _activations;
 
     public LlamaModel(LlamaConfig c, Device device, ScalarType dtype) : base(nameof(LlamaModel))
     {
+        _activations = ActivationType(device, dtype);
         embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize, device: device, dtype: dtype);
         layers = nn.ModuleList(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new LlamaDecoderLayer(c, i, device, dtype)).ToArray());
         norm = new LlamaRMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
         rotary_emb = new RotaryEmbedding(c, device);
         RegisterComponents();
     }
+
+    /// <summary>
+    /// The dtype the model computes in: its own, but float32 for a bfloat16/float16 model on the CPU (weights and KV cache
+    /// stay in the dtype). On the CPU the products of those dtypes are widened to float32 anyway (the decode kernel,
+    /// HalfPrecisionPrompts), and the written-out decode step computes in float32: prompts and decode steps then run
+    /// the same arithmetic, so a conversation continued from cached positions (prefix cache) replies as one recomputed
+    /// from its text, as llama.cpp computes over such weights. CUDA keeps the dtype (its tensor cores).
+    /// </summary>
+    public static ScalarType ActivationType(Device device, ScalarType dtype) =>
+        device.type == DeviceType.CPU && dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : dtype;
 
     public Tensor EmbeddingWeight => embed_tokens.weight!;
     public Embedding Embeddings => embed_tokens;
@@ -170,7 +185,7 @@ public sealed class LlamaModel : nn.Module
         if (b > 1 && t > 1) throw new ArgumentException("A batch of sequences decodes one token each; prefill prompts one at a time.", nameof(inputIds));
         var offsets = torch.tensor(caches.Select(c => (long)c.Length).ToArray(), device: inputIds.device).unsqueeze(1); // [B, 1]
         var positions = offsets + torch.arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);  // [B, T]
-        var x = Int8Weights.Embed(embed_tokens, inputIds);
+        var x = Int8Weights.Embed(embed_tokens, inputIds).to(_activations);
         var (cos, sin) = rotary_emb.forward(positions, x.dtype); // [B, T, hs]
         cos = cos.unsqueeze(1);
         sin = sin.unsqueeze(1);
