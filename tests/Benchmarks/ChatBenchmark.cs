@@ -180,7 +180,7 @@ public static class ChatBenchmark
             }
             log.WriteLine($"Prefill {promptTokens} tokens: p50 {Measure.Median(prefill):F0} ms (FLOP bound {prefillFlops / machine.GemmFlopsPerSecond * 1000:F0} ms)");
 
-            var prefixCache = await PrefixCacheFigures.RunAsync(host, settings.ChatPromptTokens, settings.ChatStreamTokens, settings.ChatPrefillIterations, log);
+            var prefixCache = await PrefixCacheFigures.RunAsync(host, settings.ChatPromptTokens, settings.ChatStreamTokens, settings.ChatPrefillIterations, dtype != "float32", log);
 
             var shortPrompt = "I feel tired and worried about my work.";
             var decode = await alone.SubmitAsync(await host.RunAsync(m => m.Chat!.Prepare(Query(shortPrompt, settings.ChatDecodeTokens))), _ => { });
@@ -335,9 +335,10 @@ public static class ChatBenchmark
                 stages.Add(new StageTime(name, ms, flops * repeat, bytes * repeat,
                     Math.Max(flops * repeat / gemmRate, bytes * repeat / machine.ReadBytesPerSecond) * 1000));
             }
-            var x = torch.randn(1, t, h, dtype: dtype);
-            var q = torch.randn(1, heads, t, hd, dtype: dtype);
-            var keys = torch.randn(1, kv, context, hd, dtype: dtype);
+            var activations = LlamaModel.ActivationType(torch.CPU, dtype); // float32 for a half-precision model on the CPU
+            var x = torch.randn(1, t, h, dtype: activations);
+            var q = torch.randn(1, heads, t, hd, dtype: activations);
+            var keys = torch.randn(1, kv, context, hd, dtype: activations);
             Stage($"q, k, v, o projections (x{L} layers)", 2.0 * t * attnWeights, f * attnWeights, L, () =>
             {
                 Linear("self_attn.q_proj", x);
@@ -359,9 +360,9 @@ public static class ChatBenchmark
             });
             Stage($"MLP gate, up, SiLU, down (x{L})", 2.0 * t * mlpWeights, f * mlpWeights, L, () =>
                 Linear("mlp.down_proj", F.silu(Linear("mlp.gate_proj", x)) * Linear("mlp.up_proj", x)));
-            var last = torch.randn(h, dtype: dtype);
+            var last = torch.randn(h, dtype: activations);
             Stage("LM head at the last position (tied embeddings)", 2.0 * h * c.VocabSize, f * h * c.VocabSize, 1, () => model.Logits(last));
-            var logits = torch.randn(c.VocabSize, dtype: dtype);
+            var logits = torch.randn(c.VocabSize, dtype: activations);
             var sampling = chat.Sampling(new ChatQuery([], Seed: 1));
             using var generator = Sampler.NewGenerator(1);
             Stage($"sampling (temperature {sampling.Temperature}, top-p {sampling.TopP}) over the vocabulary", 0, 0, 1, () => Sampler.Next(logits, sampling, [], generator));

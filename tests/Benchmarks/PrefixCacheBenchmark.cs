@@ -8,9 +8,13 @@ namespace Service.Benchmarks;
 /// <summary>
 /// Time to first token of turn 10 of a long counselling conversation, with the prefix cache (turns 1 to 9 sent
 /// before, so turn 9's prompt and reply are cached) and without it (the same turn-10 prompt run whole), each
-/// through its own <see cref="ChatScheduler"/> on the loaded model, nothing else running.
+/// through its own <see cref="ChatScheduler"/> on the loaded model, nothing else running. Both replies must be identical
+/// for a float32 model (cached and recomputed positions agree to float32 rounding). A half-precision model's KV cache rounds
+/// each key and value to its dtype, so positions cached during decode steps and the same positions recomputed in one prompt
+/// can round a few values to neighbouring halves (HalfPrecisionDecodeTests: logits within 2.6e-4 of each other on the
+/// fixtures), which a seeded draw may turn into another token; there how many replies came out identical is reported.
 /// </summary>
-public sealed record PrefixCacheFigures(int PromptTokens, int CachedTokens, IReadOnlyList<double> CachedMs, IReadOnlyList<double> UncachedMs)
+public sealed record PrefixCacheFigures(int PromptTokens, int CachedTokens, IReadOnlyList<double> CachedMs, IReadOnlyList<double> UncachedMs, int IdenticalReplies)
 {
     public const int Turns = 10;
     public double Ratio => Measure.Median(CachedMs) / Measure.Median(UncachedMs);
@@ -21,15 +25,15 @@ public sealed record PrefixCacheFigures(int PromptTokens, int CachedTokens, IRea
     public void AppendMarkdown(StringBuilder md)
     {
         md.AppendLine($"| time to first token of turn {Turns} of a conversation ({PromptTokens} prompt tokens, {CachedTokens} of them cached from turn {Turns - 1}; p50 of {CachedMs.Count}) | " +
-            $"{Measure.Median(CachedMs):F0} ms with the prefix cache | {Measure.Median(UncachedMs):F0} ms without it | {Ratio:F2}x |");
+            $"{Measure.Median(CachedMs):F0} ms with the prefix cache (replies identical to those without it in {IdenticalReplies} of {CachedMs.Count}) | {Measure.Median(UncachedMs):F0} ms without it | {Ratio:F2}x |");
     }
 
     /// <summary>Runs the conversation <paramref name="repetitions"/> times, each with a fresh cache; returns the turn-10 figures.</summary>
-    public static async Task<PrefixCacheFigures> RunAsync(ModelHost host, int promptTokens, int replyTokens, int repetitions, TextWriter log)
+    public static async Task<PrefixCacheFigures> RunAsync(ModelHost host, int promptTokens, int replyTokens, int repetitions, bool halfPrecision, TextWriter log)
     {
         var cached = new List<double>();
         var uncached = new List<double>();
-        int prompt = 0, hits = 0;
+        int prompt = 0, hits = 0, identical = 0;
         for (int rep = 0; rep < repetitions; rep++)
         {
             var withCache = new ChatScheduler(host, new ChatBatchingOptions { MaxBatchSize = 1, KvCacheBudgetMB = 1 << 20, PrefixCaching = true });
@@ -55,13 +59,13 @@ public sealed record PrefixCacheFigures(int PromptTokens, int CachedTokens, IRea
                 history.Add(new ChatMessage(ChatRole.Assistant, last.Text));
             }
             var whole = await withoutCache.SubmitAsync(turn, _ => { });
-            if (whole.Text != last.Text)
-                throw new InvalidOperationException("Turn 10's reply differs with and without the prefix cache.");
+            if (whole.Text == last.Text) identical++;
+            else if (!halfPrecision) throw new InvalidOperationException("Turn 10's reply differs with and without the prefix cache.");
             prompt = turn.Generation.PromptIds.Length;
             cached.Add(last.PrefillMs);
             uncached.Add(whole.PrefillMs);
-            log.WriteLine($"Turn {Turns} ({prompt} prompt tokens, {hits} cached): first token after {last.PrefillMs:F0} ms with the prefix cache, {whole.PrefillMs:F0} ms without");
+            log.WriteLine($"Turn {Turns} ({prompt} prompt tokens, {hits} cached): first token after {last.PrefillMs:F0} ms with the prefix cache, {whole.PrefillMs:F0} ms without; replies {(whole.Text == last.Text ? "identical" : "differ")}");
         }
-        return new PrefixCacheFigures(prompt, hits, cached, uncached);
+        return new PrefixCacheFigures(prompt, hits, cached, uncached, identical);
     }
 }
