@@ -12,7 +12,9 @@ namespace Service.Benchmarks;
 /// for a float32 model (cached and recomputed positions agree to float32 rounding). A half-precision model's KV cache rounds
 /// each key and value to its dtype, so positions cached during decode steps and the same positions recomputed in one prompt
 /// can round a few values to neighbouring halves (HalfPrecisionDecodeTests: logits within 2.6e-4 of each other on the
-/// fixtures), which a seeded draw may turn into another token; there how many replies came out identical is reported.
+/// fixtures), and the benchmark's random-weights model samples from a nearly flat distribution over ~10^5 tokens, where a
+/// shift that small moves a seeded draw to another token (a trained model's peaked distributions rarely do); there how
+/// many replies came out identical is reported.
 /// </summary>
 public sealed record PrefixCacheFigures(int PromptTokens, int CachedTokens, IReadOnlyList<double> CachedMs, IReadOnlyList<double> UncachedMs, int IdenticalReplies)
 {

@@ -6,9 +6,10 @@ using F = TorchSharp.torch.nn.functional;
 namespace Service.Inference.Models;
 
 /// <summary>
-/// Prompt products of a half-precision model on the CPU, where libtorch's own are slow: such a product of at least
-/// <see cref="WidenFromRows"/> rows (a prompt chunk; fewer rows are decode steps, which DecodeProjection's kernel takes)
-/// is computed in float32 (weight and rows widened, exactly) and rounded back to the dtype once.
+/// Prompt products of a half-precision model on the CPU, where libtorch's own are slow. A Llama / Qwen2 there computes
+/// in float32 (LlamaModel.ActivationType): its float32 rows meet the weight widened to float32, float32 out. Rows in the
+/// dtype itself (other families): a product of at least <see cref="WidenFromRows"/> rows (a prompt chunk; fewer rows are
+/// decode steps, which DecodeProjection's kernel takes) is computed in float32 likewise and rounded back to the dtype once.
 /// float16: libtorch's matrix product is slow once it has more than a few rows (a 30-token Qwen2-0.5B prompt: 1.6 s
 /// through it, 1.0 s widened, llama.cpp 0.84 s; 128 tokens: widened 2.1 s).
 /// bfloat16: without AVX-512 BF16 or AMX (`avx512_bf16`, `amx_bf16` in /proc/cpuinfo) libtorch's bfloat16 matrix

@@ -16,6 +16,9 @@ public unsafe interface IWeightLoader<T> where T : unmanaged
     /// <summary>Weights p[0..15] as two vectors of 8 floats, times <see cref="WeightScale"/>.</summary>
     static abstract (Vector256<float> First, Vector256<float> Second) Load16(T* p);
 
+    /// <summary>Weights p[0..7] as 8 floats in order: only for loaders that are not <see cref="Interleaved"/>.</summary>
+    static abstract Vector256<float> Load8(T* p);
+
     /// <summary>Weight p[0] as a float times <see cref="WeightScale"/> (row tails, where activations are in order).</summary>
     static abstract float Load1(T* p);
 
@@ -43,6 +46,9 @@ public readonly unsafe struct Float32Loader : IWeightLoader<float>
     public static (Vector256<float>, Vector256<float>) Load16(float* p) => (Avx.LoadVector256(p), Avx.LoadVector256(p + 8));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load8(float* p) => Avx.LoadVector256(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(float* p) => *p;
 }
 
@@ -56,7 +62,10 @@ public readonly unsafe struct Int8Loader : IWeightLoader<sbyte>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector256<float>, Vector256<float>) Load16(sbyte* p) =>
-        (Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p)), Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p + 8)));
+        (Load8(p), Load8(p + 8));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load8(sbyte* p) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(sbyte* p) => *p;
@@ -80,6 +89,8 @@ public readonly unsafe struct BFloat16Loader : IWeightLoader<ushort>
         var pairs = Avx.LoadVector256((int*)p);
         return (Avx2.ShiftLeftLogical(pairs, 16).AsSingle(), Avx2.And(pairs, Vector256.Create(unchecked((int)0xFFFF0000))).AsSingle());
     }
+
+    public static Vector256<float> Load8(ushort* p) => throw new NotSupportedException("bfloat16 is read in pairs (Load16).");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(ushort* p) => BitConverter.Int32BitsToSingle(*p << 16);
@@ -118,6 +129,8 @@ public readonly unsafe struct Float16Loader : IWeightLoader<ushort>
         var odd = Avx2.And(Avx2.ShiftRightArithmetic(pairs, 3), mask);
         return (even.AsSingle(), odd.AsSingle());
     }
+
+    public static Vector256<float> Load8(ushort* p) => throw new NotSupportedException("float16 is read in pairs (Load16).");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(ushort* p) => BitConverter.Int32BitsToSingle(((short)*p << 13) & SignExponentMantissa);

@@ -165,8 +165,8 @@ public sealed class LlamaModel : nn.Module
     /// The dtype the model computes in: its own, but float32 for a bfloat16/float16 model on the CPU (weights and KV cache
     /// stay in the dtype). On the CPU the products of those dtypes are widened to float32 anyway (the decode kernel,
     /// HalfPrecisionPrompts), and the written-out decode step computes in float32: prompts and decode steps then run
-    /// the same arithmetic, so a conversation continued from cached positions (prefix cache) replies as one recomputed
-    /// from its text, as llama.cpp computes over such weights. CUDA keeps the dtype (its tensor cores).
+    /// the same arithmetic (cached positions and recomputed ones differ by float32 rounding and the few cached values that
+    /// then round to a neighbouring half), as llama.cpp computes over such weights. CUDA keeps the dtype (its tensor cores).
     /// </summary>
     public static ScalarType ActivationType(Device device, ScalarType dtype) =>
         device.type == DeviceType.CPU && dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : dtype;
