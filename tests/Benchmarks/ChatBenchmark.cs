@@ -8,7 +8,6 @@ using Service.Inference;
 using Service.Inference.Chat;
 using Service.Inference.Generation;
 using Service.Inference.Hosting;
-using Service.Inference.Models;
 using Service.Inference.Models.Decode;
 using Service.Inference.Models.Llama;
 using Service.Inference.Runtime;
@@ -29,10 +28,8 @@ public sealed record ChatReport(
     long PeakResidentBytes, long ResidentBeforeLoadBytes, int MaxBatchSize, Peers.ChatPeerReport Peer, PrefixCacheFigures PrefixCache)
 {
     public double PrefillP50Ms => Measure.Median(PrefillMs);
-    /// <summary>The GEMM rate of the served dtype's prompts (float16 prompts, and bfloat16 ones without bfloat16 instructions, are multiplied in float32: HalfPrecisionPrompts).</summary>
-    public double GemmRate(MachineLimits m) => GemmRateOf(DType, m);
-    public static double GemmRateOf(string dtype, MachineLimits m) =>
-        dtype == "bfloat16" && HalfPrecisionPrompts.NativeBFloat16 ? m.GemmBf16FlopsPerSecond : m.GemmFlopsPerSecond;
+    /// <summary>The GEMM rate of the served model's prompts: float32's in every dtype (a half-precision Llama computes in float32 on the CPU: LlamaModel.ActivationType).</summary>
+    public double GemmRate(MachineLimits m) => m.GemmFlopsPerSecond;
     /// <summary>libtorch's batch-1 matvec rate in the served dtype (int8 weights have none; float32's is shown).</summary>
     public double MatVecRate(MachineLimits m) => DType switch { "bfloat16" => m.MatVecBf16BytesPerSecond, "float16" => m.MatVecF16BytesPerSecond, _ => m.MatVecBytesPerSecond };
     public double PrefillBoundMs(MachineLimits m) => PrefillFlops / GemmRate(m) * 1000;
@@ -82,7 +79,7 @@ public sealed record ChatReport(
         md.AppendLine();
         md.AppendLine("| figure | measured | limit measured in this run | ratio |");
         md.AppendLine("|---|---|---|---|");
-        string gemm = DType is "bfloat16" or "float16" && GemmRate(m) == m.GemmFlopsPerSecond ? $"float32 GEMM rate ({DType} prompts are multiplied in float32)" : DType == "bfloat16" ? "bfloat16 GEMM rate" : "GEMM rate";
+        string gemm = DType is "bfloat16" or "float16" ? $"float32 GEMM rate ({DType} prompts are multiplied in float32)" : "GEMM rate";
         double streamMs = DecodeBytesPerToken / m.ReadBytesPerSecond * 1000;
         string matvec = $"at libtorch's {(DType is "bfloat16" or "float16" ? DType + " " : "")}matvec rate {MatVecRate(m) / DecodeBytesPerToken:F2}";
         md.AppendLine($"| prefill of a {PromptTokens}-token prompt (time to first token, in process, p50 of {PrefillMs.Count}) | {PrefillP50Ms:F0} ms ({PrefillFlops / (PrefillP50Ms / 1000) / 1e9:F1} GFLOP/s) | " +
@@ -322,7 +319,7 @@ public static class ChatBenchmark
         Tensor Linear(string name, Tensor input) => DecodeProjection.Linear((TorchSharp.Modules.Linear)modules[$"model.layers.0.{name}"], input);
         int h = c.HiddenSize, heads = c.NumAttentionHeads, kv = c.KeyValueHeads, hd = c.HeadDim, L = c.NumHiddenLayers;
         var dtype = W("mlp.up_proj.weight").dtype;
-        double gemmRate = ChatReport.GemmRateOf(dtype == ScalarType.BFloat16 ? "bfloat16" : "", machine);
+        double gemmRate = machine.GemmFlopsPerSecond; // every dtype's products run in float32 on the CPU (see ChatReport.GemmRate)
         double f = W("mlp.up_proj.weight").element_size();
         double attnWeights = (double)h * heads * hd * 2 + 2.0 * h * kv * hd, mlpWeights = 3.0 * h * c.IntermediateSize;
 

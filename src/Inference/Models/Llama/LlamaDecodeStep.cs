@@ -178,7 +178,7 @@ internal sealed unsafe class LlamaDecodeStep
             float scale = ((float*)DecodeProjection.Address(scales))[id];
             for (int i = 0; i < _hidden; i++) row[i] = ((sbyte*)start)[i] * scale;
         }
-        else if (_dtype == ScalarType.BFloat16) for (int i = 0; i < _hidden; i++) row[i] = BitConverter.Int32BitsToSingle(((ushort*)start)[i] << 16);
+        else if (_dtype == ScalarType.BFloat16) for (int i = 0; i < _hidden; i++) row[i] = BFloat16Loader.Load1((ushort*)start + i);
         else if (_dtype == ScalarType.Float16) for (int i = 0; i < _hidden; i++) row[i] = (float)BitConverter.UInt16BitsToHalf(((ushort*)start)[i]);
         else new ReadOnlySpan<float>((float*)start, _hidden).CopyTo(new Span<float>(row, _hidden));
     }
